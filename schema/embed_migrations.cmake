@@ -1,0 +1,17 @@
+# Writes OUTPUT, a C file defining schema_migrations[] (see schema_migrations.h)
+# from the SQL files in INPUTS, in order. Bytes are written as hex so no SQL
+# text needs C escaping.
+set(body "#include \"schema_migrations.h\"\n\n")
+set(entries "")
+set(index 0)
+foreach(input IN LISTS INPUTS)
+  get_filename_component(name ${input} NAME)
+  file(READ ${input} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(APPEND body "static const char migration_${index}[] = {${hex}0x00};\n")
+  string(APPEND entries "    {\"${name}\", migration_${index}},\n")
+  math(EXPR index "${index} + 1")
+endforeach()
+string(APPEND body "\nconst struct schema_migration schema_migrations[] = {\n${entries}};\n")
+string(APPEND body "const int schema_migration_count = ${index};\n")
+file(WRITE ${OUTPUT} "${body}")
