@@ -1,0 +1,393 @@
+#include "store.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+/* Most items one transaction takes: a group commit stays short enough that
+ * the items after it are not held back long, and the entry array stays
+ * small. */
+#define STORE_MAX_BATCH 4096
+
+/* Backoff while another writer holds the database lock (each attempt also
+ * waits up to the busy timeout inside SQLite). */
+#define STORE_BUSY_BACKOFF_FIRST_MS 50
+#define STORE_BUSY_BACKOFF_MAX_MS 1000
+
+/* The kind of trouble the store thread is in, so a problem is logged once
+ * when it starts and once when it ends, not once per batch. */
+enum store_episode {
+    EPISODE_NONE,  /* commits succeed */
+    EPISODE_BUSY,  /* retrying while another writer holds the lock */
+    EPISODE_FULL,  /* refusing readings: disk or max_page_count full */
+    EPISODE_ERROR, /* refusing readings: any other failure */
+};
+
+struct store {
+    struct db *db;                 /* owned; used by the store thread only while it runs */
+    store_done_cb done;            /* reports finished items on the loop thread */
+    void *data;                    /* passed to done */
+    uv_async_t async;              /* wakes the loop thread when items are done */
+    pthread_t thread;              /* the store thread */
+    pthread_mutex_t lock;          /* guards the fields down to stats */
+    pthread_cond_t wake;           /* signalled on submit and on stop */
+    struct store_item *queue_head; /* submitted, not yet taken by the thread */
+    struct store_item *queue_tail; /* last of them, for O(1) append */
+    struct store_item *done_head;  /* finished, not yet reported to the loop */
+    struct store_item *done_tail;  /* last of them */
+    bool stopping;                 /* store_stop called: finish the queue and exit */
+    struct store_stats stats;      /* counters, see store.h */
+    struct db_entry *entries;      /* store thread: STORE_MAX_BATCH entries for db */
+    enum store_episode episode;    /* store thread: current trouble */
+    uint64_t episode_items;        /* store thread: readings refused (or retries) in it */
+    bool abandon_busy;             /* store thread: locked at shutdown, stop retrying */
+    size_t pending;                /* loop thread: submitted, not yet reported */
+    bool stopped;                  /* loop thread: store_stop has run */
+};
+
+struct store_item *store_item_new(void)
+{
+    return calloc(1, sizeof(struct store_item));
+}
+
+void store_item_free(struct store_item *item)
+{
+    if (item == NULL)
+        return;
+    free(item->reading.extra);
+    free(item);
+}
+
+/* Takes up to STORE_MAX_BATCH items off the queue, in order. Lock held. */
+static struct store_item *take_batch(struct store *store, size_t *count)
+{
+    struct store_item *head = store->queue_head;
+    struct store_item *last = head;
+    size_t n = 1;
+    while (last->next != NULL && n < STORE_MAX_BATCH) {
+        last = last->next;
+        n++;
+    }
+    store->queue_head = last->next;
+    if (store->queue_head == NULL)
+        store->queue_tail = NULL;
+    last->next = NULL;
+    *count = n;
+    return head;
+}
+
+static bool is_stopping(struct store *store)
+{
+    pthread_mutex_lock(&store->lock);
+    bool stopping = store->stopping;
+    pthread_mutex_unlock(&store->lock);
+    return stopping;
+}
+
+/* Waits ms milliseconds, or less when store_stop wakes the thread. */
+static void wait_backoff(struct store *store, unsigned ms)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += (time_t)(ms / 1000);
+    deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&store->lock);
+    int rc = 0;
+    while (!store->stopping && rc == 0)
+        rc = pthread_cond_timedwait(&store->wake, &store->lock, &deadline);
+    pthread_mutex_unlock(&store->lock);
+}
+
+static const char *failure_name(enum db_failure failure)
+{
+    switch (failure) {
+    case DB_FULL:
+        return "storage full";
+    case DB_BUSY:
+        return "storage busy";
+    default:
+        return "storage error";
+    }
+}
+
+/* Logs the start of a run of failed commits once, with the first cause. */
+static void note_failure(struct store *store, enum db_failure failure, const char *err,
+                         size_t count)
+{
+    enum store_episode episode = failure == DB_FULL ? EPISODE_FULL : EPISODE_ERROR;
+    if (store->episode != episode) {
+        store->episode = episode;
+        store->episode_items = count;
+        log_error("%s: %s (%" PRIu64 " readings refused so far)", failure_name(failure), err,
+                  store->episode_items);
+        return;
+    }
+    store->episode_items += count;
+}
+
+/* Logs the end of a run of failed or busy commits. */
+static void note_success(struct store *store)
+{
+    if (store->episode == EPISODE_BUSY)
+        log_info("storage no longer busy: committed after %" PRIu64 " retries",
+                 store->episode_items);
+    else if (store->episode != EPISODE_NONE)
+        log_info("storage works again: commits succeed (%" PRIu64 " readings were refused)",
+                 store->episode_items);
+    store->episode = EPISODE_NONE;
+    store->episode_items = 0;
+}
+
+/* Commits one batch. DB_BUSY is another process holding the write lock (a
+ * user's sqlite3 session, a backup): the readings are fine, so the thread
+ * waits and retries rather than refusing them, except at shutdown, where
+ * waiting could hold the hub up forever. */
+static enum db_failure commit_with_retry(struct store *store, size_t count, char *err,
+                                         size_t errlen)
+{
+    unsigned backoff_ms = STORE_BUSY_BACKOFF_FIRST_MS;
+    for (;;) {
+        if (store->abandon_busy) {
+            for (size_t i = 0; i < count; i++)
+                store->entries[i].status = DB_FAILED;
+            snprintf(err, errlen, "the database stayed locked while stopping");
+            return DB_BUSY;
+        }
+        enum db_failure failure = db_commit_batch(store->db, store->entries, count, err, errlen);
+        if (failure != DB_BUSY)
+            return failure;
+        if (is_stopping(store)) {
+            store->abandon_busy = true;
+            continue;
+        }
+        if (store->episode != EPISODE_BUSY) {
+            log_warn("storage busy: %s; another process holds the database lock, retrying", err);
+            store->episode = EPISODE_BUSY;
+            store->episode_items = 0;
+        }
+        store->episode_items++;
+        pthread_mutex_lock(&store->lock);
+        store->stats.busy_retries++;
+        pthread_mutex_unlock(&store->lock);
+        wait_backoff(store, backoff_ms);
+        backoff_ms =
+            backoff_ms * 2 > STORE_BUSY_BACKOFF_MAX_MS ? STORE_BUSY_BACKOFF_MAX_MS : backoff_ms * 2;
+    }
+}
+
+/* Stores a batch and moves it, with each item's outcome, to the done list. */
+static void process_batch(struct store *store, struct store_item *items, size_t count)
+{
+    size_t i = 0;
+    for (struct store_item *item = items; item != NULL; item = item->next)
+        store->entries[i++].reading = &item->reading;
+
+    char err[256] = "";
+    enum db_failure failure = commit_with_retry(store, count, err, sizeof(err));
+    if (failure == DB_OK)
+        note_success(store);
+    else
+        note_failure(store, failure, err, count);
+
+    uint64_t stored = 0, duplicates = 0;
+    i = 0;
+    for (struct store_item *item = items; item != NULL; item = item->next) {
+        item->status = store->entries[i++].status;
+        item->error = NULL;
+        if (item->status == DB_FAILED)
+            item->error = failure == DB_FULL ? "storage full" : "storage error";
+        else if (item->status == DB_DUPLICATE)
+            duplicates++;
+        else
+            stored++;
+    }
+
+    pthread_mutex_lock(&store->lock);
+    if (store->done_tail != NULL)
+        store->done_tail->next = items;
+    else
+        store->done_head = items;
+    for (store->done_tail = items; store->done_tail->next != NULL;)
+        store->done_tail = store->done_tail->next;
+    if (failure == DB_OK)
+        store->stats.transactions++;
+    store->stats.stored += stored;
+    store->stats.duplicates += duplicates;
+    store->stats.failed += failure == DB_OK ? 0 : count;
+    pthread_mutex_unlock(&store->lock);
+    /* Sends coalesce; the callback always takes the whole done list. */
+    uv_async_send(&store->async);
+}
+
+/* The store thread: takes everything queued (up to STORE_MAX_BATCH) as one
+ * transaction, so what arrives during a commit rides in the next one. */
+static void *store_thread_main(void *arg)
+{
+    struct store *store = arg;
+    pthread_mutex_lock(&store->lock);
+    for (;;) {
+        while (store->queue_head == NULL && !store->stopping)
+            pthread_cond_wait(&store->wake, &store->lock);
+        if (store->queue_head == NULL)
+            break;
+        size_t count = 0;
+        struct store_item *batch = take_batch(store, &count);
+        pthread_mutex_unlock(&store->lock);
+        process_batch(store, batch, count);
+        pthread_mutex_lock(&store->lock);
+    }
+    pthread_mutex_unlock(&store->lock);
+    return NULL;
+}
+
+/* Loop thread: hands the finished items to done, in submission order. */
+static void deliver_done(struct store *store)
+{
+    pthread_mutex_lock(&store->lock);
+    struct store_item *items = store->done_head;
+    store->done_head = NULL;
+    store->done_tail = NULL;
+    pthread_mutex_unlock(&store->lock);
+    if (items == NULL)
+        return;
+    for (struct store_item *item = items; item != NULL; item = item->next)
+        store->pending--;
+    store->done(items, store->data);
+}
+
+static void on_store_done(uv_async_t *handle)
+{
+    deliver_done(handle->data);
+}
+
+static void free_store_memory(struct store *store)
+{
+    pthread_cond_destroy(&store->wake);
+    pthread_mutex_destroy(&store->lock);
+    free(store->entries);
+    free(store);
+}
+
+static void on_failed_start_closed(uv_handle_t *handle)
+{
+    free_store_memory(handle->data);
+}
+
+/* The thread starts with every signal blocked, so signals reach the loop
+ * thread (libuv's signal handling) and never interrupt a commit. */
+static int start_thread(struct store *store)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&store->thread, NULL, store_thread_main, store);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+struct store *store_start(uv_loop_t *loop, struct db *db, store_done_cb done, void *data, char *err,
+                          size_t errlen)
+{
+    struct store *store = calloc(1, sizeof(*store));
+    if (store == NULL) {
+        snprintf(err, errlen, "store: out of memory");
+        return NULL;
+    }
+    store->entries = calloc(STORE_MAX_BATCH, sizeof(*store->entries));
+    pthread_condattr_t attr;
+    bool sync_ok = store->entries != NULL && pthread_condattr_init(&attr) == 0;
+    if (sync_ok) {
+        sync_ok = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+                  pthread_cond_init(&store->wake, &attr) == 0;
+        pthread_condattr_destroy(&attr);
+    }
+    if (sync_ok && pthread_mutex_init(&store->lock, NULL) != 0) {
+        pthread_cond_destroy(&store->wake);
+        sync_ok = false;
+    }
+    if (!sync_ok) {
+        snprintf(err, errlen, "store: out of memory");
+        free(store->entries);
+        free(store);
+        return NULL;
+    }
+    store->db = db;
+    store->done = done;
+    store->data = data;
+    int rc = uv_async_init(loop, &store->async, on_store_done);
+    if (rc != 0) {
+        snprintf(err, errlen, "store: cannot create the wake-up handle: %s", uv_strerror(rc));
+        free_store_memory(store);
+        return NULL;
+    }
+    store->async.data = store;
+    rc = start_thread(store);
+    if (rc != 0) {
+        snprintf(err, errlen, "store: cannot start the store thread: %s", strerror(rc));
+        uv_close((uv_handle_t *)&store->async, on_failed_start_closed);
+        return NULL;
+    }
+    return store;
+}
+
+void store_submit(struct store *store, struct store_item *item)
+{
+    item->next = NULL;
+    store->pending++;
+    pthread_mutex_lock(&store->lock);
+    if (store->queue_tail != NULL)
+        store->queue_tail->next = item;
+    else
+        store->queue_head = item;
+    store->queue_tail = item;
+    pthread_cond_signal(&store->wake);
+    pthread_mutex_unlock(&store->lock);
+}
+
+size_t store_pending(const struct store *store)
+{
+    return store->pending;
+}
+
+void store_get_stats(struct store *store, struct store_stats *out)
+{
+    pthread_mutex_lock(&store->lock);
+    *out = store->stats;
+    pthread_mutex_unlock(&store->lock);
+}
+
+void store_stop(struct store *store)
+{
+    if (store->stopped)
+        return;
+    store->stopped = true;
+    pthread_mutex_lock(&store->lock);
+    store->stopping = true;
+    pthread_cond_signal(&store->wake);
+    pthread_mutex_unlock(&store->lock);
+    pthread_join(store->thread, NULL);
+    /* The thread's last uv_async_send may not have been seen yet: report
+     * the rest now, before the handle closes. */
+    deliver_done(store);
+    uv_close((uv_handle_t *)&store->async, NULL);
+}
+
+void store_free(struct store *store)
+{
+    if (store == NULL)
+        return;
+    db_close(store->db);
+    free_store_memory(store);
+}

@@ -1,0 +1,347 @@
+/* The store thread on a real libuv loop and a temporary database: every item
+ * comes back exactly once, in submission order, with what became of it;
+ * commits are grouped; a locked database delays items instead of failing
+ * them; a full one fails them with "storage full". */
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "store.h"
+#include "test.h"
+
+#define ITEMS 10000
+#define BURST 500
+
+struct scratch {
+    char dir[64];
+    char path[96];
+};
+
+static void scratch_make(struct scratch *s)
+{
+    snprintf(s->dir, sizeof(s->dir), "/tmp/test_store.XXXXXX");
+    if (mkdtemp(s->dir) == NULL) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    snprintf(s->path, sizeof(s->path), "%s/hub.db", s->dir);
+}
+
+static void scratch_remove(struct scratch *s)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    char path[128];
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        snprintf(path, sizeof(path), "%s%s", s->path, suffixes[i]);
+        unlink(path);
+    }
+    rmdir(s->dir);
+}
+
+static long long count_rows(const char *path, const char *sql)
+{
+    sqlite3 *conn = NULL;
+    sqlite3_stmt *stmt = NULL;
+    long long value = -1;
+    if (sqlite3_open_v2(path, &conn, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(conn, sql, -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        value = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(conn);
+    return value;
+}
+
+/* What one test run expects and has seen. */
+struct run {
+    uv_loop_t loop;
+    struct store *store;
+    uv_idle_t submitter;   /* submits the items in bursts */
+    uv_timer_t stopper;    /* stops the store once everything came back */
+    uv_timer_t watcher;    /* test_busy: releases the lock once the store retried */
+    size_t total;          /* items to submit */
+    size_t submitted;      /* items submitted so far */
+    size_t received;       /* items reported done so far, in order */
+    size_t done_calls;     /* calls of on_done */
+    size_t extra_bytes;    /* size of each item's extra, 0 for small ones */
+    bool expect_failure;   /* items come back DB_FAILED with "storage full" */
+    sqlite3 *other_writer; /* test_busy: holds the write lock until released */
+    bool released;         /* test_busy: the lock was released */
+    bool stop_when_done;   /* on_done stops the store after the last item */
+};
+
+/* Item i: five sensors in turn; every tenth item repeats the ts of the item
+ * five before it (same sensor), so it is a duplicate. */
+static bool is_duplicate(size_t i)
+{
+    return i % 10 == 9;
+}
+
+static struct store_item *make_item(struct run *run, size_t i)
+{
+    struct store_item *item = store_item_new();
+    if (item == NULL)
+        exit(1);
+    struct reading *r = &item->reading;
+    snprintf(r->sensor, sizeof(r->sensor), "s%zu", i % 5);
+    r->has_temp = true;
+    r->temp_c = (double)i / 100.0;
+    r->has_ts = true;
+    size_t ts_index = is_duplicate(i) ? i - 5 : i;
+    r->ts_ms = 1795430400000 + (int64_t)ts_index * 1000;
+    r->recv_ms = 1795430400000 + (int64_t)i;
+    r->has_seq = true;
+    r->seq = (int64_t)i;
+    if (run->extra_bytes > 0) {
+        r->extra = malloc(run->extra_bytes + 1);
+        memset(r->extra, 'x', run->extra_bytes);
+        r->extra[run->extra_bytes] = '\0';
+    } else if (i % 3 == 0) {
+        r->extra = malloc(32);
+        snprintf(r->extra, 32, "{\"n\":%zu}", i);
+    }
+    item->owner = run;
+    return item;
+}
+
+static void submit(struct run *run, size_t count)
+{
+    for (size_t i = 0; i < count && run->submitted < run->total; i++)
+        store_submit(run->store, make_item(run, run->submitted++));
+}
+
+static void on_stopper_closed(uv_handle_t *handle)
+{
+    (void)handle;
+}
+
+static void on_stop_timer(uv_timer_t *timer)
+{
+    struct run *run = timer->data;
+    store_stop(run->store);
+    uv_close((uv_handle_t *)timer, on_stopper_closed);
+}
+
+static void on_done(struct store_item *items, void *data)
+{
+    struct run *run = data;
+    run->done_calls++;
+    while (items != NULL) {
+        struct store_item *item = items;
+        items = item->next;
+        ASSERT(item->owner == run);
+        ASSERT_INT_EQ(item->reading.seq, (long long)run->received);
+        if (run->expect_failure) {
+            ASSERT_INT_EQ(item->status, DB_FAILED);
+            ASSERT_STR_EQ(item->error, "storage full");
+        } else {
+            ASSERT_INT_EQ(item->status, is_duplicate(run->received) ? DB_DUPLICATE : DB_STORED);
+            ASSERT(item->error == NULL);
+        }
+        if (run->other_writer != NULL)
+            ASSERT(run->released);
+        run->received++;
+        store_item_free(item);
+    }
+    ASSERT_INT_EQ(store_pending(run->store), run->submitted - run->received);
+    if (run->stop_when_done && run->received == run->total)
+        uv_timer_start(&run->stopper, on_stop_timer, 0, 0);
+}
+
+static void on_submitter_closed(uv_handle_t *handle)
+{
+    (void)handle;
+}
+
+/* One burst per loop iteration, so commits overlap with submissions. */
+static void on_submit_idle(uv_idle_t *idle)
+{
+    struct run *run = idle->data;
+    submit(run, BURST);
+    if (run->submitted == run->total) {
+        uv_idle_stop(idle);
+        uv_close((uv_handle_t *)idle, on_submitter_closed);
+    }
+}
+
+static struct store *start_store(struct run *run, struct db *db)
+{
+    char err[256] = "";
+    run->store = store_start(&run->loop, db, on_done, run, err, sizeof(err));
+    ASSERT(run->store != NULL);
+    ASSERT_STR_EQ(err, "");
+    return run->store;
+}
+
+static struct db *open_db(const struct scratch *s)
+{
+    char err[512] = "";
+    struct db *db = db_open(s->path, err, sizeof(err));
+    if (db == NULL) {
+        fprintf(stderr, "%s\n", err);
+        exit(1);
+    }
+    return db;
+}
+
+static void run_init(struct run *run, size_t total)
+{
+    memset(run, 0, sizeof(*run));
+    ASSERT_INT_EQ(uv_loop_init(&run->loop), 0);
+    run->total = total;
+}
+
+/* Submits in bursts from an idle handle; stops the store when all is done. */
+static void run_submit_in_bursts(struct run *run)
+{
+    run->stop_when_done = true;
+    uv_idle_init(&run->loop, &run->submitter);
+    run->submitter.data = run;
+    uv_timer_init(&run->loop, &run->stopper);
+    run->stopper.data = run;
+    uv_idle_start(&run->submitter, on_submit_idle);
+}
+
+static void test_group_commit_in_order(void)
+{
+    struct scratch s;
+    scratch_make(&s);
+    struct run run;
+    run_init(&run, ITEMS);
+    start_store(&run, open_db(&s));
+    run_submit_in_bursts(&run);
+
+    ASSERT_INT_EQ(uv_run(&run.loop, UV_RUN_DEFAULT), 0);
+    ASSERT_INT_EQ(run.received, ITEMS);
+    ASSERT_INT_EQ(store_pending(run.store), 0);
+    struct store_stats stats;
+    store_get_stats(run.store, &stats);
+    ASSERT_INT_EQ(stats.stored, ITEMS - ITEMS / 10);
+    ASSERT_INT_EQ(stats.duplicates, ITEMS / 10);
+    ASSERT_INT_EQ(stats.failed, 0);
+    ASSERT_INT_EQ(stats.busy_retries, 0);
+    /* Grouped: far fewer transactions than items (bursts of 500 arrive
+     * while a commit with an fsync runs). */
+    ASSERT(stats.transactions >= 3);
+    ASSERT(stats.transactions < ITEMS / 10);
+    ASSERT(run.done_calls <= stats.transactions);
+    printf("     %zu items, %llu transactions, %zu done calls\n", run.received,
+           (unsigned long long)stats.transactions, run.done_calls);
+    ASSERT_INT_EQ(uv_loop_close(&run.loop), 0);
+    store_free(run.store);
+
+    ASSERT_INT_EQ(count_rows(s.path, "SELECT count(*) FROM readings"), ITEMS - ITEMS / 10);
+    ASSERT_INT_EQ(count_rows(s.path, "SELECT count(*) FROM sensors"), 5);
+    ASSERT_INT_EQ(count_rows(s.path, "SELECT count(*) FROM readings WHERE extra IS NOT NULL"),
+                  count_rows(s.path, "SELECT count(*) FROM readings WHERE seq % 3 = 0"));
+    scratch_remove(&s);
+}
+
+/* store_stop commits what is queued and reports it before returning, even
+ * when the loop never ran. */
+static void test_stop_reports_queued_items(void)
+{
+    struct scratch s;
+    scratch_make(&s);
+    struct run run;
+    run_init(&run, 100);
+    start_store(&run, open_db(&s));
+    submit(&run, 100);
+    ASSERT_INT_EQ(store_pending(run.store), 100);
+    store_stop(run.store);
+    ASSERT_INT_EQ(run.received, 100);
+    ASSERT_INT_EQ(store_pending(run.store), 0);
+    ASSERT_INT_EQ(uv_run(&run.loop, UV_RUN_DEFAULT), 0);
+    ASSERT_INT_EQ(uv_loop_close(&run.loop), 0);
+    store_free(run.store);
+    ASSERT_INT_EQ(count_rows(s.path, "SELECT count(*) FROM readings"), 90);
+    scratch_remove(&s);
+}
+
+static void on_watcher_closed(uv_handle_t *handle)
+{
+    (void)handle;
+}
+
+/* Releases the other writer's lock once the store has met it. */
+static void on_watch_timer(uv_timer_t *timer)
+{
+    struct run *run = timer->data;
+    struct store_stats stats;
+    store_get_stats(run->store, &stats);
+    if (stats.busy_retries < 2)
+        return;
+    ASSERT_INT_EQ(run->received, 0);
+    ASSERT_INT_EQ(sqlite3_exec(run->other_writer, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    run->released = true;
+    uv_timer_stop(timer);
+    uv_close((uv_handle_t *)timer, on_watcher_closed);
+}
+
+static void test_busy_database_delays_items(void)
+{
+    struct scratch s;
+    scratch_make(&s);
+    struct run run;
+    run_init(&run, 50);
+    struct db *db = open_db(&s);
+    ASSERT_INT_EQ(db_set_busy_timeout(db, 5), 0);
+    ASSERT_INT_EQ(sqlite3_open_v2(s.path, &run.other_writer, SQLITE_OPEN_READWRITE, NULL),
+                  SQLITE_OK);
+    ASSERT_INT_EQ(sqlite3_exec(run.other_writer, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    start_store(&run, db);
+    uv_timer_init(&run.loop, &run.watcher);
+    run.watcher.data = &run;
+    uv_timer_start(&run.watcher, on_watch_timer, 5, 5);
+    run_submit_in_bursts(&run);
+
+    ASSERT_INT_EQ(uv_run(&run.loop, UV_RUN_DEFAULT), 0);
+    ASSERT(run.released);
+    ASSERT_INT_EQ(run.received, 50);
+    struct store_stats stats;
+    store_get_stats(run.store, &stats);
+    ASSERT(stats.busy_retries >= 2);
+    ASSERT_INT_EQ(stats.failed, 0);
+    ASSERT_INT_EQ(stats.stored, 45);
+    ASSERT_INT_EQ(uv_loop_close(&run.loop), 0);
+    store_free(run.store);
+    sqlite3_close(run.other_writer);
+    ASSERT_INT_EQ(count_rows(s.path, "SELECT count(*) FROM readings"), 45);
+    scratch_remove(&s);
+}
+
+static void test_full_database_fails_items(void)
+{
+    struct scratch s;
+    scratch_make(&s);
+    struct run run;
+    run_init(&run, 20);
+    run.expect_failure = true;
+    run.extra_bytes = 3000;
+    struct db *db = open_db(&s);
+    ASSERT(db_set_max_page_count(db, 1) > 0);
+    start_store(&run, db);
+    run_submit_in_bursts(&run);
+
+    ASSERT_INT_EQ(uv_run(&run.loop, UV_RUN_DEFAULT), 0);
+    ASSERT_INT_EQ(run.received, 20);
+    struct store_stats stats;
+    store_get_stats(run.store, &stats);
+    ASSERT_INT_EQ(stats.failed, 20);
+    ASSERT_INT_EQ(stats.stored, 0);
+    ASSERT_INT_EQ(stats.transactions, 0);
+    ASSERT_INT_EQ(uv_loop_close(&run.loop), 0);
+    store_free(run.store);
+    ASSERT_INT_EQ(count_rows(s.path, "SELECT count(*) FROM readings"), 0);
+    scratch_remove(&s);
+}
+
+int main(void)
+{
+    RUN(test_group_commit_in_order);
+    RUN(test_stop_reports_queued_items);
+    RUN(test_busy_database_delays_items);
+    RUN(test_full_database_fails_items);
+    return test_summary();
+}
