@@ -499,10 +499,12 @@ static int64_t next_deadline(const struct client *c)
 {
     const struct config *cfg = cfg_of(c);
     int64_t due = INT64_MAX;
-    if (c->shutting_down)
-        return c->linger_until_ms ? c->linger_until_ms : INT64_MAX;
-    if (!c->input_done && !c->paused)
+    if (c->shutting_down) {
+        if (c->linger_until_ms)
+            due = c->linger_until_ms;
+    } else if (!c->input_done && !c->paused) {
         due = c->last_read_ms + (int64_t)cfg->idle_timeout_s * 1000;
+    }
     if (c->write_stalled_ms) {
         int64_t write_due = c->write_stalled_ms + (int64_t)cfg->write_timeout_s * 1000;
         if (write_due < due)
