@@ -38,7 +38,9 @@ struct decoded_frame {
     int64_t seq;
     struct reading reading;    /* FRAME_READING; reading.extra is owned by this struct */
     enum frame_command command;/* FRAME_COMMAND */
-    char *cmd_json;            /* FRAME_COMMAND: the cmd member's value as JSON text ("\"ping\"") */
+    char *cmd_json;            /* FRAME_COMMAND, and FRAME_REFUSED for a command frame (cmd or
+                                  token not a string), so the answer names its cmd: the cmd
+                                  member's value as JSON text, as sent ("\"ping\"") */
     char *token;               /* COMMAND_HELLO: the token string (NULL when absent) */
     char *echo_json;           /* COMMAND_ECHO: the data member as JSON text ("null" when absent) */
     char error[256];           /* FRAME_REFUSED: "hum: 140 is out of range [0, 100]" */
@@ -46,7 +48,11 @@ struct decoded_frame {
 
 /* Decodes frame[0..len) received at now_ms (hub clock, Unix ms). Always fills
  * *out; release it with decoded_frame_free(). Error messages name the field
- * and the rule, for the error ack. */
+ * and the rule, for the error ack (tests/test_frame_decode.c lists them all).
+ * A frame is checked in this order, and the first broken rule is reported:
+ * duplicate top-level keys (decoded keys compared), then for readings seq,
+ * sensor, location, temp, hum, ts, and for rtl_433 frames model, id, channel,
+ * temperature_C/F, humidity, time. Commands ignore seq and never set has_seq. */
 void frame_decode(const struct decode_rules *rules, const char *frame, size_t len, int64_t now_ms,
                   struct decoded_frame *out);
 

@@ -2,6 +2,7 @@
 #define SENSORHUB_TIME_PARSE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Pure parsers for the time forms sensors send (PROTOCOL.md `ts`, rtl_433
