@@ -579,7 +579,13 @@ int client_accept(struct hub *hub, uv_stream_t *server)
     struct sockaddr_storage peer;
     int peer_len = sizeof(peer);
     memset(&peer, 0, sizeof(peer));
-    uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&peer, &peer_len);
+    r = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&peer, &peer_len);
+    if (r != 0) {
+        /* The peer reset the connection while it waited in the backlog. */
+        log_info("client %" PRIu64 ": gone before it was accepted: %s", c->id, uv_strerror(r));
+        close_now(c, NULL);
+        return 0;
+    }
     format_peer(&peer, c->peer, sizeof(c->peer));
     c->last_read_ms = (int64_t)uv_now(hub->loop);
 
