@@ -1,0 +1,259 @@
+"""Stopping and crashing mid-stream: "ack means stored".
+
+(a) SIGTERM while clients pipeline frames: exit 0, every positively acked
+frame is in the database, integrity_check ok.
+(b) kill -9 under load (sensor-sim plus our own clients): every acked frame
+survives; after a restart on the same file, resending every frame gives
+"dup":true for the acked ones and no (sensor, ts_ms) is stored twice.
+"""
+
+import json
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+import unittest
+
+import hubtest
+
+
+class StreamClient:
+    """Pipelines frames (each with seq and a unique ts) on one connection
+    from a writer thread while a reader thread records the acks."""
+
+    BATCH = 50
+
+    def __init__(self, port, sensor, total, ts_base_ms):
+        self.sensor = sensor
+        self.ts = [ts_base_ms + i for i in range(total)]
+        fmt = '{"sensor":"%s","temp":%%.1f,"hum":50,"ts":%%d,"seq":%%d}\n' % sensor
+        self.frames = [(fmt % (20 + (i % 100) / 10, self.ts[i], i)).encode() for i in range(total)]
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.sock.settimeout(None)
+        self.acks = []
+        self.frames_sent = 0
+        self.write_error = None
+        self.read_error = None
+        self.cond = threading.Condition()
+        self.stopping = threading.Event()
+        self.writer = threading.Thread(target=self._write, daemon=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+
+    def start(self):
+        self.reader.start()
+        self.writer.start()
+
+    def _write(self):
+        try:
+            for start in range(0, len(self.frames), self.BATCH):
+                if self.stopping.is_set():
+                    break
+                batch = self.frames[start:start + self.BATCH]
+                self.sock.sendall(b"".join(batch))
+                self.frames_sent = start + len(batch)
+        except OSError as e:
+            self.write_error = e
+
+    def _read(self):
+        buf = b""
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+                lines = buf.split(b"\n")
+                buf = lines.pop()
+                with self.cond:
+                    self.acks.extend(json.loads(x) for x in lines)
+                    self.cond.notify_all()
+        except OSError as e:
+            self.read_error = e
+        with self.cond:
+            self.cond.notify_all()
+
+    def wait_acks(self, n, timeout):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while len(self.acks) < n:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.reader.is_alive():
+                    raise hubtest.HubError("%s: %d acks, waited for %d" %
+                                           (self.sensor, len(self.acks), n))
+                self.cond.wait(left)
+
+    def finish(self, timeout=20):
+        """Waits for both threads (the hub is gone or closing)."""
+        self.reader.join(timeout)
+        self.stopping.set()
+        if self.reader.is_alive():
+            raise hubtest.HubError("%s: connection not closed by the hub" % self.sensor)
+        self.sock.close()
+        self.writer.join(timeout)
+
+    def close(self):
+        self.stopping.set()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+    def acked_ts(self, tc):
+        """ts_ms of every positively acked frame; checks order and content."""
+        out = []
+        for i, ack in enumerate(self.acks):
+            tc.assertEqual(ack, {"ok": True, "seq": i}, "%s ack %d" % (self.sensor, i))
+            out.append(self.ts[i])
+        return out
+
+
+def stored_ts(hub_or_path, sensor):
+    path = hub_or_path if isinstance(hub_or_path, str) else hub_or_path.db_path
+    rows = hubtest.db_query(path, "SELECT r.ts_ms FROM readings r JOIN sensors s "
+                                  "ON s.id = r.sensor_id WHERE s.name = ?", (sensor,))
+    return [r["ts_ms"] for r in rows]
+
+
+class CrashTest(unittest.TestCase):
+    def start_clients(self, hub, n, total):
+        base = hubtest.now_ms() - 3600 * 1000
+        clients = []
+        for k in range(n):
+            c = StreamClient(hub.port, "stream-%d" % k, total, base + k * total)
+            self.addCleanup(c.close)
+            clients.append(c)
+        for c in clients:
+            c.start()
+        return clients
+
+    def test_sigterm_mid_stream(self):
+        hub = hubtest.start_hub(self, log_level="info")
+        clients = self.start_clients(hub, 3, 100000)
+        for c in clients:
+            c.wait_acks(300, 20)
+        self.assertEqual(hub.stop(signal.SIGTERM), 0, hub.log_text())
+        for c in clients:
+            c.finish()
+        self.assertEqual(hubtest.integrity_check(hub.db_path), "ok")
+        for c in clients:
+            with self.subTest(sensor=c.sensor):
+                acked = c.acked_ts(self)
+                self.assertGreaterEqual(len(acked), 300)
+                self.assertLess(len(acked), len(c.frames), "the stop came after everything")
+                stored = set(stored_ts(hub, c.sensor))
+                missing = [t for t in acked if t not in stored]
+                self.assertEqual(missing[:5], [], "%d acked readings missing" % len(missing))
+        dups = hubtest.db_query(hub.db_path, "SELECT sensor_id, ts_ms, count(*) AS n FROM readings "
+                                "GROUP BY sensor_id, ts_ms HAVING n > 1")
+        self.assertEqual(dups, [])
+
+    def test_sigterm_with_a_partial_frame(self):
+        hub = hubtest.start_hub(self, log_level="info")
+        with hub.client() as c:
+            c.send(hubtest.frame(sensor="p", temp=1, seq=1) +
+                   hubtest.frame(sensor="p", temp=2, seq=2) + b'{"sensor":"p","te')
+            self.assertEqual(c.read_lines(2), [{"ok": True, "seq": 1}, {"ok": True, "seq": 2}])
+            self.assertEqual(hub.stop(), 0)
+            # A partial frame gets no ack at a stop (not even "incomplete frame").
+            self.assertEqual(c.read_until_eof(), [])
+        self.assertEqual(len(stored_ts(hub, "p")), 2)
+
+    def test_sigterm_waits_at_most_write_timeout_for_a_client_that_never_reads(self):
+        hub = hubtest.start_hub(self, config={"write_timeout_s": 4}, log_level="info")
+        deaf = hub.client(rcvbuf=4096)
+        self.addCleanup(deaf.close)
+        data = b"".join(hubtest.frame(cmd="echo", data="e" * 2000) for _ in range(5000))
+        sender = hubtest.Sender(deaf.sock, data)
+        self.addCleanup(sender.stopping.set)
+        sender.start()
+        self.assertTrue(sender.wait_stalled(0.5, 20), "the hub took every byte")
+        with hub.client() as other:
+            other.send(b'{"cmd":"ping"}\n')
+            self.assertEqual(other.read_line(), {"ok": True, "cmd": "ping"})
+        t0 = time.monotonic()
+        self.assertEqual(hub.stop(timeout=15), 0, hub.log_text())
+        self.assertLess(time.monotonic() - t0, 4 + 5)
+
+    def test_clients_that_vanish_mid_stream(self):
+        hub = hubtest.start_hub(self, log_level="info")
+        data = b"".join(hubtest.frame(sensor="gone", temp=20, seq=i) for i in range(2000))
+        for _ in range(30):
+            s = socket.create_connection(("127.0.0.1", hub.port), timeout=5)
+            s.sendall(data)
+            # Close with a reset while the hub holds its readings.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+        with hub.client() as c:
+            c.send(hubtest.frame(sensor="stays", temp=20, seq=1) + b'{"cmd":"ping"}\n')
+            self.assertEqual(c.read_lines(2), [{"ok": True, "seq": 1},
+                                               {"ok": True, "cmd": "ping"}])
+        self.assertEqual(hub.stop(), 0, hub.log_text())
+        self.assertEqual(hubtest.integrity_check(hub.db_path), "ok")
+
+    def test_kill9_under_load_then_restart_and_resend(self):
+        hub = hubtest.start_hub(self, log_level="info")
+        sim = subprocess.Popen(
+            [hubtest.SIM_BIN, "--host", "127.0.0.1", "--port", str(hub.port), "--sensors", "20",
+             "--count", "1000000", "--window", "8", "--rate", "0", "--json", "--quiet"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def stop_sim():
+            if sim.poll() is None:
+                sim.kill()
+            sim.wait(10)
+        self.addCleanup(stop_sim)
+        clients = self.start_clients(hub, 2, 100000)
+        for c in clients:
+            c.wait_acks(500, 20)
+        hubtest.wait_until(lambda: hub.query("SELECT count(*) AS n FROM readings")[0]["n"] >
+                           2000, 20, "sensor-sim readings to be stored")
+        self.assertIsNone(sim.poll(), "sensor-sim exited before the kill")
+        hub.kill9()
+        stop_sim()
+        for c in clients:
+            c.finish()
+
+        self.assertEqual(hubtest.integrity_check(hub.db_path), "ok")
+        acked = {}
+        for c in clients:
+            acked[c.sensor] = c.acked_ts(self)
+            stored = set(stored_ts(hub, c.sensor))
+            missing = [t for t in acked[c.sensor] if t not in stored]
+            self.assertEqual(missing[:5], [], "%s: %d of %d acked readings lost by kill -9"
+                             % (c.sensor, len(missing), len(acked[c.sensor])))
+
+        # Restart on the same database and resend every frame each client sent.
+        hub2 = hubtest.Hub(db=hub.db_path, tmpdir=hub.tmpdir, log_level="info")
+        self.addCleanup(hub2.close)
+        hub2.start()
+        for c in clients:
+            n_acked = len(acked[c.sensor])
+            resend = max(c.frames_sent, n_acked)
+            acks = []
+            with hub2.client(timeout=30) as r:
+                # In steps below max_unacked, so neither side can block the other.
+                for start in range(0, resend, 200):
+                    end = min(start + 200, resend)
+                    r.send(b"".join(c.frames[start:end]))
+                    acks += r.read_lines(end - start, timeout=30)
+            for i, ack in enumerate(acks):
+                if i < n_acked:
+                    self.assertEqual(ack, {"ok": True, "seq": i, "dup": True},
+                                     "%s frame %d was acked before the kill" % (c.sensor, i))
+                else:
+                    self.assertIn(ack, ({"ok": True, "seq": i},
+                                        {"ok": True, "seq": i, "dup": True}))
+            missing = set(c.ts[:resend]) - set(stored_ts(hub2, c.sensor))
+            self.assertEqual(len(missing), 0, "%s: resent frames not stored" % c.sensor)
+        dups = hubtest.db_query(hub2.db_path, "SELECT sensor_id, ts_ms, count(*) AS n "
+                                "FROM readings GROUP BY sensor_id, ts_ms HAVING n > 1")
+        self.assertEqual(dups, [])
+        self.assertEqual(hub2.stop(), 0)
+        self.assertEqual(hubtest.integrity_check(hub2.db_path), "ok")
+
+
+if __name__ == "__main__":
+    unittest.main()
