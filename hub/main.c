@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #include "cli.h"
@@ -12,6 +13,27 @@
 #include "hub.h"
 #include "log.h"
 #include "store.h"
+
+/* Each connection is a file descriptor, and the usual soft limit (1024) is
+ * below what max_connections allows; raise it to the hard limit, as servers
+ * do, and warn when even that is too low. */
+static void raise_fd_limit(int max_connections)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+        return;
+    if (lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+        getrlimit(RLIMIT_NOFILE, &lim);
+    }
+    /* The database, its WAL, the listeners and the loop need a few more. */
+    rlim_t needed = (rlim_t)max_connections + 32;
+    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < needed)
+        log_warn("open-file limit is %llu, below max_connections %d plus 32; raise it "
+                 "(ulimit -n, or LimitNOFILE= in the systemd unit)",
+                 (unsigned long long)lim.rlim_cur, max_connections);
+}
 
 int main(int argc, char **argv)
 {
@@ -34,6 +56,7 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level(cfg.log_level);
+    raise_fd_limit(cfg.max_connections);
 
     char err[512];
     struct db *db = db_open(cfg.db, err, sizeof(err));
