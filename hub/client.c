@@ -261,14 +261,13 @@ static void handle_frame(struct client *c, const char *frame, size_t len, int64_
     bool is_command = d.kind == FRAME_COMMAND;
     if (cfg_of(c)->auth_token && !c->authed &&
         !(is_command && (d.command == COMMAND_PING || d.command == COMMAND_HELLO))) {
-        refuse(c, !is_command && d.has_seq, d.seq, is_command ? d.cmd_json : NULL,
-               "hello with token required");
+        refuse(c, !is_command && d.has_seq, d.seq, d.cmd_json, "hello with token required");
     } else if (d.kind == FRAME_READING) {
         submit_reading(c, &d);
     } else if (is_command) {
         answer_command(c, &d);
     } else {
-        refuse(c, d.has_seq, d.seq, NULL, d.error);
+        refuse(c, d.has_seq, d.seq, d.cmd_json, d.error);
     }
     decoded_frame_free(&d);
 }

@@ -7,6 +7,7 @@ condition. Hubs and their temp dirs are cleaned up by Hub.close(), which the
 tests register with addCleanup so it runs even when a test fails.
 """
 
+import ctypes
 import json
 import os
 import re
@@ -50,6 +51,16 @@ _LISTENING = {"127.0.0.1": re.compile(r"listening on tcp://127\.0\.0\.1:(\d+)"),
 
 class HubError(AssertionError):
     """The hub did not do what a helper waited for (failing the test)."""
+
+
+def die_with_parent():
+    """preexec_fn: the child gets SIGKILL when the test process dies (e.g.
+    killed by ctest's timeout), so no hub outlives its test."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def now_ms():
@@ -119,7 +130,8 @@ class Hub:
         self.port = None
         self.returncode = None
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, cwd=self.tmpdir, env=self.env)
+                                     stderr=subprocess.PIPE, cwd=self.tmpdir, env=self.env,
+                                     preexec_fn=die_with_parent)
         self._reader = threading.Thread(target=self._read_stderr, args=(self.proc,), daemon=True)
         self._reader.start()
         listening = _LISTENING[self.host]
@@ -202,15 +214,36 @@ class Hub:
         return self.proc is not None and self.proc.poll() is None
 
     def close(self):
-        """Kills the process if it still runs and removes the temp dir."""
+        """Stops the process if it still runs (SIGTERM, so every test also
+        checks a clean drain and, in sanitizer builds, a leak-free exit),
+        kills it if that fails, and removes the temp dir. Raises when the
+        hub did not exit 0 or its log shows a sanitizer report."""
+        problem = None
         try:
             if self.alive():
-                self.kill9()
+                try:
+                    status = self.stop(signal.SIGTERM, timeout=10)
+                    if status != 0:
+                        problem = "hub exited %s after SIGTERM at cleanup" % status
+                except HubError as e:
+                    problem = str(e)
+                    self.kill9()
             elif self.proc is not None:
                 self._join_reader()
+            report = self.sanitizer_report()
+            if report:
+                problem = "sanitizer report in the hub's log:\n" + report
         finally:
             if self.own_tmpdir:
                 shutil.rmtree(self.tmpdir, ignore_errors=True)
+        if problem:
+            raise HubError("%s\nlog:\n%s" % (problem, self.log_text()))
+
+    def sanitizer_report(self):
+        with self._cond:
+            hits = [i for i, line in enumerate(self.lines)
+                    if "Sanitizer" in line or "runtime error:" in line]
+            return "\n".join(self.lines[hits[0]:hits[0] + 40]) if hits else ""
 
     def __enter__(self):
         return self.start()

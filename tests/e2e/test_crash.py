@@ -198,7 +198,8 @@ class CrashTest(unittest.TestCase):
         sim = subprocess.Popen(
             [hubtest.SIM_BIN, "--host", "127.0.0.1", "--port", str(hub.port), "--sensors", "20",
              "--count", "1000000", "--window", "8", "--rate", "0", "--json", "--quiet"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=hubtest.die_with_parent)
 
         def stop_sim():
             if sim.poll() is None:

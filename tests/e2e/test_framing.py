@@ -163,6 +163,20 @@ class FramingTest(unittest.TestCase):
         temps = [r["temp_c"] for r in self.hub.query("SELECT temp_c FROM readings ORDER BY id")]
         self.assertEqual(temps, [0.0, 2.0, 3.0, 4.0])
 
+    def test_frame_size_boundary(self):
+        def sized(n, seq):
+            head = b'{"location":"a","temp":1,"seq":%d,"p":"' % seq
+            return head + b"x" * (n - len(head) - 2) + b'"}'
+        with self.hub.client() as c:
+            # max_frame_bytes counts the object, not its line ending.
+            c.send(sized(256, 1) + b"\n" + sized(256, 2) + b"\r\n" + sized(257, 3) + b"\n" +
+                   sized(256, 4) + sized(256, 5) + b"\n")
+            acks = c.read_lines(5)
+        self.assertEqual(acks[:2], [{"ok": True, "seq": 1}, {"ok": True, "seq": 2}])
+        self.assertIs(acks[2]["ok"], False)
+        self.assertNotIn("seq", acks[2])
+        self.assertEqual(acks[3:], [{"ok": True, "seq": 4}, {"ok": True, "seq": 5}])
+
     def test_huge_line_is_not_buffered(self):
         self.hub = hubtest.start_hub(self, config={"max_frame_bytes": 256},
                                      env=hubtest.SMALL_QUARANTINE_ENV)
@@ -192,6 +206,15 @@ class FramingTest(unittest.TestCase):
             self.assertEqual(c.read_line(), {"ok": True, "seq": 8})
         names = {r["name"] for r in self.hub.query("SELECT name FROM sensors")}
         self.assertEqual(names, {"a", "Küche ☃"})
+
+    def test_junk_then_half_close(self):
+        with self.hub.client() as c:
+            c.send(b'{"location":"a","temp":1,"seq":1}} trailing')
+            c.shutdown_write()
+            acks = c.read_until_eof()
+        self.assertEqual(len(acks), 2, acks)
+        self.assertEqual(acks[0], {"ok": True, "seq": 1})
+        assert_json_error(self, acks[1], 0)
 
     def test_incomplete_frame_then_half_close(self):
         with self.hub.client() as c:
@@ -232,6 +255,16 @@ class FramingTest(unittest.TestCase):
             self.assertTrue(ack["error"].startswith("invalid JSON at byte "), ack)
         self.assertEqual(acks[2], PONG)
         self.assertTrue(hub.alive())
+
+    def test_answers_keep_order_with_pending_readings(self):
+        data = b"".join(frame(sensor="o", temp=20, seq=i) + PING for i in range(500))
+        with self.hub.client() as c:
+            c.send(data)
+            acks = c.read_lines(1000, timeout=30)
+        want = []
+        for i in range(500):
+            want += [{"ok": True, "seq": i}, PONG]
+        self.assertEqual(acks, want)
 
     def test_many_frames_in_one_send(self):
         data = b"".join(frame(sensor="bulk-%d" % (i % 7), temp=20 + i % 10, hum=50,

@@ -276,6 +276,21 @@ class AuthTokenTest(unittest.TestCase):
                              [{"ok": False, "cmd": "hello", "error": "bad token"}])
         self.assertEqual(count_readings(self.hub), 0)
 
+    def test_token_that_is_not_a_string_is_a_bad_token(self):
+        for token in (5, None):
+            with self.subTest(token=token):
+                with self.hub.client() as c:
+                    c.send(frame(cmd="hello", token=token) + frame(sensor="s", temp=20, seq=1))
+                    self.assertEqual(c.read_until_eof(timeout=3),
+                                     [{"ok": False, "cmd": "hello", "error": "bad token"}])
+
+    def test_bad_token_after_a_good_hello_closes(self):
+        with self.hub.client() as c:
+            c.send(b'{"cmd":"hello","token":"s3cret"}\n{"cmd":"hello","token":"bad"}\n' + PING)
+            self.assertEqual(c.read_until_eof(), [{"ok": True, "cmd": "hello"},
+                                                  {"ok": False, "cmd": "hello",
+                                                   "error": "bad token"}])
+
     def test_unauthenticated_frames_count_as_errors(self):
         with self.hub.client() as c:
             c.send(b"".join(frame(sensor="s", temp=20, seq=i) for i in range(12)))

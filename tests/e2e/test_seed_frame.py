@@ -69,6 +69,19 @@ class SeedFrameTest(unittest.TestCase):
         self.assertGreaterEqual(lt["age_s"], 0)
         self.assertLess(lt["age_s"], 60)
 
+        # The same frame again is a second reading (no ts: never a duplicate);
+        # the sensor keeps first_seen_ms and moves last_seen_ms.
+        first_seen = sensors[0]["first_seen_ms"]
+        with self.hub.client() as c:
+            c.send(SEED)
+            self.assertEqual(c.read_raw_line(), b'{"ok":true}')
+        sensors = self.hub.query("SELECT * FROM sensors")
+        self.assertEqual(len(sensors), 1)
+        self.assertEqual(sensors[0]["first_seen_ms"], first_seen)
+        self.assertEqual(sensors[0]["last_seen_ms"],
+                         self.hub.query("SELECT max(recv_ms) AS m FROM readings")[0]["m"])
+        self.assertEqual(len(self.hub.query("SELECT id FROM readings")), 2)
+
     def test_example_frame_then_duplicate(self):
         with self.hub.client() as c:
             c.send(EXAMPLE)

@@ -120,6 +120,24 @@ class StartupTest(unittest.TestCase):
             self.assertEqual(f.read(), content)
         self.assertEqual(sorted(os.listdir(self.dir)), ["hub.db"])
 
+    def test_database_in_a_missing_directory(self):
+        path = os.path.join(self.dir, "no-such-dir", "hub.db")
+        proc = hubtest.run_hub_once(["--listen", "tcp://127.0.0.1:0", "--db", path])
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn(path, proc.stderr)
+        self.assertFalse(os.path.exists(os.path.dirname(path)))
+
+    def test_existing_database_without_schema_gets_it(self):
+        conn = sqlite3.connect(self.db)
+        conn.execute("CREATE TABLE my_notes (x)")
+        conn.execute("INSERT INTO my_notes VALUES ('keep me')")
+        conn.commit()
+        conn.close()
+        hub = hubtest.start_hub(self, db=self.db, log_level="info")
+        self.assertEqual(hub.query("SELECT x FROM my_notes"), [{"x": "keep me"}])
+        self.assertEqual(hub.query("PRAGMA user_version"), [{"user_version": 1}])
+        self.assertEqual(hub.stop(), 0)
+
     def test_newer_schema_version_is_refused_untouched(self):
         conn = sqlite3.connect(self.db)
         conn.execute("CREATE TABLE future_things (x)")

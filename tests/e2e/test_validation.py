@@ -190,6 +190,26 @@ class TimestampTest(HubCase):
             self.assertLess(abs(row["recv_ms"] - hubtest.now_ms()), 10000)
         self.assertEqual(self.count(), 3)
 
+    def test_duplicates_in_one_send_and_across_connections(self):
+        # Frames that may share one store transaction still dedupe.
+        f = frame(sensor="b", temp=1, ts=T0, seq=1)
+        self.conn.send(f + f + f + frame(sensor="b", temp=1, ts=T0 * 1000, seq=2))
+        self.assertEqual(self.conn.read_lines(4), [
+            {"ok": True, "seq": 1}, {"ok": True, "seq": 1, "dup": True},
+            {"ok": True, "seq": 1, "dup": True}, {"ok": True, "seq": 2, "dup": True}])
+        # The same 500 readings from two connections at once: stored once.
+        burst = b"".join(frame(sensor="twice", temp=1, ts=T0 + i, seq=i) for i in range(500))
+        with self.hub.client() as a, self.hub.client() as b:
+            a.send(burst)
+            b.send(burst)
+            acks_a, acks_b = a.read_lines(500), b.read_lines(500)
+        for i in range(500):
+            self.assertEqual({acks_a[i].get("dup", False), acks_b[i].get("dup", False)},
+                             {False, True}, "reading %d: %r %r" % (i, acks_a[i], acks_b[i]))
+        rows = self.hub.query("SELECT count(*) AS n, count(DISTINCT ts_ms) AS d FROM readings r "
+                              "JOIN sensors s ON s.id = r.sensor_id WHERE s.name = 'twice'")
+        self.assertEqual(rows, [{"n": 500, "d": 500}])
+
     def test_duplicate_of_a_receive_time_row(self):
         # "however that row's ts_ms was set": a ts equal to a row stamped
         # with its receive time is a duplicate.
@@ -221,6 +241,10 @@ class TimestampTest(HubCase):
         now = NOW_S()
         self.assertEqual(self.stored_ts(now + 200), (now + 200) * 1000)
         self.assertEqual(self.stored_ts((now + 250) * 1000), (now + 250) * 1000)
+        # latest shows a reading stamped in the future with a negative age.
+        latest = self.hub.cli_json("SELECT sensor, age_s FROM latest")
+        self.assertEqual(len(latest), 1)
+        self.assertIn(latest[0]["age_s"], range(-252, -245))
 
     def test_duplicates_by_sensor_and_ts(self):
         self.assert_ok({"sensor": "d", "temp": 20, "ts": T0, "seq": 1}, seq=1)
@@ -437,6 +461,14 @@ class CommandTest(HubCase):
         self.assertEqual(self.ack({"cmd": "ping", "sensor": "s", "temp": 20}),
                          {"ok": True, "cmd": "ping"})
         self.assertEqual(self.count(), 0)
+
+    def test_hello_token_is_ignored_without_auth_token(self):
+        # "Without auth_token, hello is accepted and the token ignored",
+        # whatever the token is; every answer names its cmd.
+        for token in ("x", "", 5, None, {"a": 1}):
+            with self.subTest(token=token):
+                self.assertEqual(self.ack({"cmd": "hello", "token": token}),
+                                 {"ok": True, "cmd": "hello"})
 
     def test_raw_answer_bytes(self):
         self.conn.send(b'{"cmd":"ping"}\n{"cmd":"echo","data":"x"}\n')
