@@ -5,14 +5,14 @@
 #include <string.h>
 
 /* How the framer reports errors inside a frame: "invalid JSON at byte N", where
- * N counts from the frame's opening '{' and is the first byte at which the
- * input can no longer be the start of a valid frame. For invalid UTF-8 that is
- * the byte at which the sequence becomes invalid (Unicode's "maximal subpart"
- * rule): the lead byte when it can never start a sequence (0x80-0xC1,
- * 0xF5-0xFF), the second byte of an overlong form, an encoded surrogate or a
- * code point above U+10FFFF (E0 80, ED A0, F0 80, F4 90), and the first byte
- * that is not a continuation byte in a truncated sequence. A \u escape is
- * judged the same way: "\uDC00" fails at its 'C', "\u0000" at its last '0'. */
+ * N counts from the frame's opening '{' and is the first offending byte. For
+ * invalid UTF-8 that is the first byte of the ill-formed sequence, as Python's
+ * and most decoders' error positions report it: a byte that can never start a
+ * sequence (0x80-0xC1, 0xF5-0xFF) itself, and the lead byte of an overlong
+ * form, an encoded surrogate, a code point above U+10FFFF or a truncated
+ * sequence (unless a newline cut it: then the newline's offset, as for any
+ * newline inside an object). A \u escape fails at the first hex digit that
+ * makes it invalid: "\uDC00" at its 'C', "\u0000" at its last '0'. */
 
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
@@ -203,16 +203,19 @@ static size_t scan_frame(struct framer *f, const unsigned char *p, size_t start,
                 goto fail;
             } else if (c >= 0xC2 && c <= 0xDF) {
                 f->utf8_need = 1;
+                f->utf8_len = 2;
                 f->utf8_lo = 0x80;
                 f->utf8_hi = 0xBF;
                 state = ST_UTF8;
             } else if (c >= 0xE0 && c <= 0xEF) {
                 f->utf8_need = 2;
+                f->utf8_len = 3;
                 f->utf8_lo = c == 0xE0 ? 0xA0 : 0x80;
                 f->utf8_hi = c == 0xED ? 0x9F : 0xBF;
                 state = ST_UTF8;
             } else if (c >= 0xF0 && c <= 0xF4) {
                 f->utf8_need = 3;
+                f->utf8_len = 4;
                 f->utf8_lo = c == 0xF0 ? 0x90 : 0x80;
                 f->utf8_hi = c == 0xF4 ? 0x8F : 0xBF;
                 state = ST_UTF8;
@@ -234,7 +237,10 @@ static size_t scan_frame(struct framer *f, const unsigned char *p, size_t start,
                     reason = "UTF-8 encoded surrogate (U+D800-U+DFFF)";
                 else
                     reason = "UTF-8 code point above U+10FFFF";
-                goto fail;
+                /* Point at the sequence's lead byte, already consumed. */
+                size_t back = c == '\n' ? 0 : (size_t)(f->utf8_len - f->utf8_need);
+                fail_frame(f, ev, f->len + (i - start) - back, c, reason);
+                return i + 1;
             }
             f->utf8_lo = 0x80;
             f->utf8_hi = 0xBF;

@@ -40,6 +40,7 @@ struct framer {
     const char *literal_rest;            /* the rest of true/false/null still expected */
     uint32_t codepoint;                  /* value of the \u escape being read */
     uint8_t hex_left;                    /* hex digits left in a \u escape */
+    uint8_t utf8_len;                    /* bytes in that sequence, lead byte included */
     uint8_t utf8_need;                   /* continuation bytes still expected in a UTF-8 sequence */
     uint8_t utf8_lo;                     /* smallest byte allowed next in that sequence */
     uint8_t utf8_hi;                     /* largest byte allowed next in that sequence */

@@ -194,15 +194,15 @@ static const struct framer_case error_cases[] = {
            "{\"\xc3\xa9\":1,\"b\":\xc3\xa9}\n"
            "{\"ok\":1}\n"),
      4096,
-     INVALID_AT(7, "truncated UTF-8 sequence")
+     INVALID_AT(6, "truncated UTF-8 sequence")
      INVALID_AT(6, "overlong UTF-8 encoding")
-     INVALID_AT(7, "overlong UTF-8 encoding")
-     INVALID_AT(7, "overlong UTF-8 encoding")
-     INVALID_AT(7, "UTF-8 encoded surrogate (U+D800-U+DFFF)")
-     INVALID_AT(7, "UTF-8 code point above U+10FFFF")
+     INVALID_AT(6, "overlong UTF-8 encoding")
+     INVALID_AT(6, "overlong UTF-8 encoding")
+     INVALID_AT(6, "UTF-8 encoded surrogate (U+D800-U+DFFF)")
+     INVALID_AT(6, "UTF-8 code point above U+10FFFF")
      INVALID_AT(6, "UTF-8 continuation byte without a lead byte")
      INVALID_AT(6, "byte 0xF5-0xFF is never valid UTF-8")
-     INVALID_AT(8, "truncated UTF-8 sequence")
+     INVALID_AT(6, "truncated UTF-8 sequence")
      NEWLINE_AT(8)
      INVALID_AT(12, "expected a value")
      "frame {\"ok\":1}\n"},

@@ -195,7 +195,13 @@ class FramingTest(unittest.TestCase):
 
     def test_invalid_utf8_inside_a_string(self):
         with self.hub.client() as c:
-            for bad in (b"\xff", b"\x80", b"\xc0\xaf"):
+            # The offset is that of the first byte of the ill-formed sequence,
+            # as Python's own decoder reports it (UnicodeDecodeError.start).
+            for bad in (b"\xff", b"\x80", b"\xc0\xaf", b"\xe9", b"\xe2\x82", b"\xed\xa0\x80",
+                        b"\xf4\x90\x80\x80", b"\xe0\x80\x80"):
+                with self.assertRaises(UnicodeDecodeError) as decoded:
+                    bad.decode("utf-8")
+                self.assertEqual(decoded.exception.start, 0)
                 prefix = b'{"location":"ab'
                 c.send(prefix + bad + b'","temp":1}\n{"location":"a","temp":2,"seq":7}\n')
                 acks = c.read_lines(2)
