@@ -628,12 +628,6 @@ static void decode_object(const struct decode_rules *rules, const cJSON *root, c
         refuse(out, "a frame must be a JSON object");
         return;
     }
-    const char *duplicate = find_duplicate_key(root);
-    if (duplicate) {
-        char quoted[MESSAGE_QUOTE_MAX + 4];
-        refuse(out, "%s: duplicate member", quote_for_message(duplicate, quoted));
-        return;
-    }
     struct members m;
     size_t bad_offset;
     if (collect_members(root, frame, len, &m, &bad_offset) != 0) {
@@ -645,6 +639,16 @@ static void decode_object(const struct decode_rules *rules, const cJSON *root, c
         cls = CLASS_COMMAND;
     else if (m.item[F_MODEL])
         cls = CLASS_RTL433;
+    const char *duplicate = find_duplicate_key(root);
+    if (duplicate) {
+        /* The ack of a reading echoes its seq whenever that is valid; a
+         * repeated seq is not (which one would it be?). */
+        if (cls == CLASS_READING && strcmp(duplicate, "seq") != 0)
+            decode_seq(&m, out);
+        char quoted[MESSAGE_QUOTE_MAX + 4];
+        refuse(out, "%s: duplicate member", quote_for_message(duplicate, quoted));
+        return;
+    }
     if (cls == CLASS_COMMAND) {
         decode_command(&m, out);
         return;

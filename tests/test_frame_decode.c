@@ -286,7 +286,7 @@ static void test_temp_and_hum_rules(void)
 
 static void test_check_order(void)
 {
-    /* duplicates, then seq, then sensor, location, temp, hum, ts */
+    /* duplicates (with seq still echoed), then seq, then sensor, location, temp, hum, ts */
     ASSERT_REFUSED("{\"seq\":-1,\"a\":1,\"a\":2}", "a: duplicate member");
     ASSERT_REFUSED("{\"ts\":0,\"hum\":140,\"temp\":\"x\",\"location\":\"\",\"sensor\":\"b c\","
                    "\"seq\":1.5}",
@@ -461,9 +461,17 @@ static void test_refusal_keeps_valid_seq(void)
     ASSERT_INT_EQ(out.seq, 9);
     decoded_frame_free(&out);
 
-    /* duplicates are found before seq is read */
+    /* PROTOCOL.md: every ack for a reading echoes a valid seq, so a frame
+     * refused for a duplicate member still carries its seq ... */
     decode("{\"seq\":17,\"sensor\":\"a\",\"hum\":1,\"hum\":2}", &out);
     ASSERT_STR_EQ(out.error, "hum: duplicate member");
+    ASSERT(out.has_seq);
+    ASSERT_INT_EQ(out.seq, 17);
+    decoded_frame_free(&out);
+
+    /* ... unless seq itself is the repeated member (which one is meant?) */
+    decode("{\"seq\":17,\"sensor\":\"a\",\"hum\":1,\"seq\":18}", &out);
+    ASSERT_STR_EQ(out.error, "seq: duplicate member");
     ASSERT(!out.has_seq);
     decoded_frame_free(&out);
 }
