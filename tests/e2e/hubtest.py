@@ -11,6 +11,7 @@ import ctypes
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -174,9 +175,20 @@ class Hub:
         with self._cond:
             return len(self.lines)
 
+    def log_lines(self):
+        """A copy of every stderr line so far."""
+        with self._cond:
+            return list(self.lines)
+
     def log_text(self):
         with self._cond:
             return "\n".join(self.lines[-200:])
+
+    def log_lines_matching(self, pattern):
+        """Every stderr line so far that matches pattern (regex string or compiled)."""
+        rx = re.compile(pattern) if isinstance(pattern, str) else pattern
+        with self._cond:
+            return [line for line in self.lines if rx.search(line)]
 
     def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT_S):
         """Sends sig and returns the exit status (fails after timeout)."""
@@ -258,6 +270,16 @@ class Hub:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
         raise HubError("no VmRSS in /proc/%d/status" % self.proc.pid)
+
+    def hwm_kb(self):
+        """VmHWM (peak resident set size) of the hub process in kB."""
+        return proc_status_kb(self.proc.pid, "VmHWM")
+
+    def rss_sampler(self, interval_s=0.005):
+        """A started RssSampler on the hub (stop it with .stop())."""
+        sampler = RssSampler(self.proc.pid, interval_s)
+        sampler.start()
+        return sampler
 
     # --- clients and database --------------------------------------------
 
@@ -455,6 +477,54 @@ class Sender(threading.Thread):
                 if time.monotonic() > deadline:
                     raise HubError("sender still making progress after %.1f s (%d of %d)"
                                            % (timeout, self.sent, len(self.data)))
+
+
+def proc_status_kb(pid, field):
+    """A kB figure (VmRSS, VmHWM, ...) from /proc/PID/status."""
+    with open("/proc/%d/status" % pid, encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise HubError("no %s in /proc/%d/status" % (field, pid))
+
+
+class RssSampler(threading.Thread):
+    """Samples a process's VmRSS every interval_s until stopped, keeping the
+    largest value, so a test can bound memory throughout an operation rather
+    than only at its end."""
+
+    def __init__(self, pid, interval_s=0.005):
+        super().__init__(daemon=True)
+        self.pid, self.interval_s = pid, interval_s
+        self.max_kb = proc_status_kb(pid, "VmRSS")
+        self.samples = 1
+        self._stopping = threading.Event()
+
+    def run(self):
+        while not self._stopping.wait(self.interval_s):
+            try:
+                rss = proc_status_kb(self.pid, "VmRSS")
+            except (OSError, HubError):
+                return  # the process is gone; the test sees that elsewhere
+            self.samples += 1
+            self.max_kb = max(self.max_kb, rss)
+
+    def stop(self):
+        """Stops sampling and returns the largest VmRSS seen, in kB."""
+        self._stopping.set()
+        self.join(5)
+        return self.max_kb
+
+
+def raise_nofile_limit(needed):
+    """Raises this process's RLIMIT_NOFILE soft limit to the hard limit; returns
+    None, or the reason why needed descriptors cannot be had (for skipTest)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        return "needs %d open files, hard RLIMIT_NOFILE is %d" % (needed, hard)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return None
 
 
 def frame(**fields):
