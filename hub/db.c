@@ -14,9 +14,14 @@
 
 #include "schema_migrations.h"
 
-/* How long a statement waits for another writer (a user's sqlite3 session,
- * a backup tool) before giving up with SQLITE_BUSY; the store then retries. */
-#define DB_BUSY_TIMEOUT_MS 5000
+/* How long opening (the migrations) waits for another writer's lock (a
+ * user's sqlite3 session, a backup tool, a second hub starting). */
+#define DB_OPEN_BUSY_TIMEOUT_MS 5000
+
+/* How long a commit waits for another writer's lock before failing with
+ * DB_BUSY. The store then logs once that the database is locked and retries,
+ * so this is how long a lock may hold readings back before the log says why. */
+#define DB_COMMIT_BUSY_TIMEOUT_MS 1000
 
 /* What the batch knows about one sensor: its row id, so a batch does not
  * look the sensor up once per reading, and what this batch will write to its
@@ -41,6 +46,7 @@ struct sensor_cache {
 
 struct db {
     sqlite3 *conn;                /* the one connection, used by the store thread only */
+    char *path;                   /* the file, for messages */
     int schema_version;           /* user_version after migration */
     uint64_t batch;               /* number of the current or last batch */
     struct sensor_cache sensors;  /* see struct sensor_cache */
@@ -261,7 +267,7 @@ static int configure(sqlite3 *conn, const char *path, char *err, size_t errlen)
     rc =
         sqlite3_exec(conn, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", NULL, NULL, &message);
     if (rc == SQLITE_OK)
-        rc = sqlite3_busy_timeout(conn, DB_BUSY_TIMEOUT_MS);
+        rc = sqlite3_busy_timeout(conn, DB_OPEN_BUSY_TIMEOUT_MS);
     if (rc != SQLITE_OK) {
         set_err(err, errlen, "%s: cannot configure the connection: %s", path,
                 message != NULL ? message : sqlite3_errmsg(conn));
@@ -373,8 +379,11 @@ struct db *db_open(const char *path, char *err, size_t errlen)
     if (create_if_missing(path, err, errlen) != 0)
         return NULL;
     struct db *db = calloc(1, sizeof(*db));
-    if (db == NULL) {
+    if (db != NULL)
+        db->path = strdup(path);
+    if (db == NULL || db->path == NULL) {
         set_err(err, errlen, "%s: out of memory", path);
+        free(db);
         return NULL;
     }
     int rc = sqlite3_open_v2(
@@ -400,6 +409,9 @@ struct db *db_open(const char *path, char *err, size_t errlen)
         db_close(db);
         return NULL;
     }
+    /* Opened: from now on only commits wait for a lock (cannot fail on an
+     * open connection). */
+    sqlite3_busy_timeout(db->conn, DB_COMMIT_BUSY_TIMEOUT_MS);
     return db;
 }
 
@@ -569,17 +581,56 @@ static int store_entries(struct db *db, struct db_entry *entries, size_t count)
     return update_touched_sensors(db, touched);
 }
 
-static enum db_failure failure_kind(int rc)
+/* What a failed commit means for the readings. A full disk reaches SQLite as
+ * SQLITE_FULL when write() fails with ENOSPC (so on a full tmpfs), but as an
+ * I/O error when the kernel reports it elsewhere: ENOSPC at fsync (delayed
+ * allocation, network file systems) or EDQUOT (a quota) at a write. Those
+ * are "storage full" too: space must be freed. */
+static enum db_failure failure_kind(int rc, int sys_errno)
 {
     switch (rc & 0xff) {
     case SQLITE_FULL:
         return DB_FULL;
+    case SQLITE_IOERR:
+        return sys_errno == ENOSPC || sys_errno == EDQUOT ? DB_FULL : DB_ERROR;
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
         return DB_BUSY;
     default:
         return DB_ERROR;
     }
+}
+
+/* The errno behind an I/O error. sqlite3_system_errno() stays 0 for errors
+ * in the commit itself (writing and syncing the WAL), so this asks the file
+ * that failed: the unix VFS keeps the errno of a file's last failed call. The
+ * WAL first (commits write there), then the database file. 0 when unknown. */
+static int io_errno(struct db *db)
+{
+    sqlite3_file *files[2] = {NULL, NULL};
+    sqlite3_file_control(db->conn, "main", SQLITE_FCNTL_JOURNAL_POINTER, &files[0]);
+    sqlite3_file_control(db->conn, "main", SQLITE_FCNTL_FILE_POINTER, &files[1]);
+    for (size_t i = 0; i < 2; i++) {
+        int last = 0;
+        if (files[i] != NULL && files[i]->pMethods != NULL &&
+            files[i]->pMethods->xFileControl(files[i], SQLITE_FCNTL_LAST_ERRNO, &last) ==
+                SQLITE_OK &&
+            last != 0)
+            return last;
+    }
+    return sqlite3_system_errno(db->conn);
+}
+
+/* The file, SQLite's message and, for an I/O error, the system's reason. */
+static void describe_failure(struct db *db, int rc, int sys_errno, char *err, size_t errlen)
+{
+    if (rc == SQLITE_NOMEM)
+        set_err(err, errlen, "%s: out of memory", db->path);
+    else if ((rc & 0xff) == SQLITE_IOERR && sys_errno != 0)
+        set_err(err, errlen, "%s: %s (%s)", db->path, sqlite3_errmsg(db->conn),
+                strerror(sys_errno));
+    else
+        set_err(err, errlen, "%s: %s", db->path, sqlite3_errmsg(db->conn));
 }
 
 enum db_failure db_commit_batch(struct db *db, struct db_entry *entries, size_t count, char *err,
@@ -594,7 +645,9 @@ enum db_failure db_commit_batch(struct db *db, struct db_entry *entries, size_t 
     if (rc == SQLITE_OK)
         return DB_OK;
 
-    set_err(err, errlen, "%s", rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db->conn));
+    /* Read before the rollback, which may fail and set it anew. */
+    int sys_errno = (rc & 0xff) == SQLITE_IOERR ? io_errno(db) : 0;
+    describe_failure(db, rc, sys_errno, err, errlen);
     /* SQLite may already have rolled back (it does for some SQLITE_FULL and
      * I/O errors); a failed COMMIT leaves the transaction open. */
     if (!sqlite3_get_autocommit(db->conn))
@@ -602,7 +655,7 @@ enum db_failure db_commit_batch(struct db *db, struct db_entry *entries, size_t 
     sensor_cache_clear(&db->sensors);
     for (size_t i = 0; i < count; i++)
         entries[i].status = DB_FAILED;
-    return failure_kind(rc);
+    return failure_kind(rc, sys_errno);
 }
 
 void db_close(struct db *db)
@@ -619,5 +672,6 @@ void db_close(struct db *db)
     sqlite3_finalize(db->insert_reading);
     sqlite3_close(db->conn);
     sensor_cache_clear(&db->sensors);
+    free(db->path);
     free(db);
 }

@@ -26,8 +26,9 @@ struct db_entry {
 /* What went wrong with a failed batch, for the error ack and the log. */
 enum db_failure {
     DB_OK,
-    DB_FULL,  /* SQLITE_FULL: disk or max_page_count reached; ack "storage full" */
-    DB_BUSY,  /* another writer held the lock past the busy timeout; retry */
+    DB_FULL,  /* no space: SQLITE_FULL (disk or max_page_count) or an I/O error
+                 with ENOSPC or EDQUOT; ack "storage full" */
+    DB_BUSY,  /* another writer held the lock past the busy timeout (1 s); retry */
     DB_ERROR, /* anything else; ack "storage error" */
 };
 
@@ -47,7 +48,9 @@ int db_schema_version(const struct db *db);
  * last_seen_ms updated, the reading inserted. On success returns DB_OK and
  * every status is DB_STORED or DB_DUPLICATE. On failure the transaction is
  * rolled back, every status is DB_FAILED, and the failure kind is returned
- * with SQLite's message in err. */
+ * with a message in err: the file, SQLite's message and, for an I/O error,
+ * the system's reason ("/var/lib/sensorhub/sensorhub.db: database or disk is
+ * full"). */
 enum db_failure db_commit_batch(struct db *db, struct db_entry *entries, size_t count, char *err,
                                 size_t errlen);
 
@@ -57,7 +60,7 @@ enum db_failure db_commit_batch(struct db *db, struct db_entry *entries, size_t 
 long db_set_max_page_count(struct db *db, long pages);
 
 /* For tests and fault drills: how long a commit waits for another writer's
- * lock before failing with DB_BUSY (default 5000 ms). Returns 0 or -1. */
+ * lock before failing with DB_BUSY (default 1000 ms). Returns 0 or -1. */
 int db_set_busy_timeout(struct db *db, int ms);
 
 void db_close(struct db *db);

@@ -17,19 +17,11 @@
  * small. */
 #define STORE_MAX_BATCH 4096
 
-/* Backoff while another writer holds the database lock (each attempt also
- * waits up to the busy timeout inside SQLite). */
-#define STORE_BUSY_BACKOFF_FIRST_MS 50
-#define STORE_BUSY_BACKOFF_MAX_MS 1000
-
-/* The kind of trouble the store thread is in, so a problem is logged once
- * when it starts and once when it ends, not once per batch. */
-enum store_episode {
-    EPISODE_NONE,  /* commits succeed */
-    EPISODE_BUSY,  /* retrying while another writer holds the lock */
-    EPISODE_FULL,  /* refusing readings: disk or max_page_count full */
-    EPISODE_ERROR, /* refusing readings: any other failure */
-};
+/* Pause between commit attempts while another writer holds the database lock.
+ * Each attempt already waits up to the busy timeout inside SQLite, polling
+ * the lock, so the pause is short: it only keeps a lock that fails at once
+ * from spinning the thread, and a release is noticed soon. */
+#define STORE_BUSY_PAUSE_MS 50
 
 struct store {
     struct db *db;                 /* owned; used by the store thread only while it runs */
@@ -46,11 +38,17 @@ struct store {
     bool stopping;                 /* store_stop called: finish the queue and exit */
     struct store_stats stats;      /* counters, see store.h */
     struct db_entry *entries;      /* store thread: STORE_MAX_BATCH entries for db */
-    enum store_episode episode;    /* store thread: current trouble */
-    uint64_t episode_items;        /* store thread: readings refused (or retries) in it */
-    bool abandon_busy;             /* store thread: locked at shutdown, stop retrying */
-    size_t pending;                /* loop thread: submitted, not yet reported */
-    bool stopped;                  /* loop thread: store_stop has run */
+    /* Store thread: the trouble it is in, so each kind is logged once when
+     * it starts and once when it ends, not once per batch. A lock and a
+     * full disk are tracked apart: a lock taken while the disk is full is
+     * its own short episode inside the long one. */
+    enum db_failure failing; /* DB_OK, or why the last commit refused its readings */
+    uint64_t refused;        /* readings refused since failing was last DB_OK */
+    bool busy;               /* the last commit attempt met another writer's lock */
+    uint64_t busy_attempts;  /* attempts that met it since busy was set */
+    bool abandon_busy;       /* locked at shutdown, stop retrying */
+    size_t pending;          /* loop thread: submitted, not yet reported */
+    bool stopped;            /* loop thread: store_stop has run */
 };
 
 struct store_item *store_item_new(void)
@@ -93,7 +91,7 @@ static bool is_stopping(struct store *store)
 }
 
 /* Waits ms milliseconds, or less when store_stop wakes the thread. */
-static void wait_backoff(struct store *store, unsigned ms)
+static void wait_or_stop(struct store *store, unsigned ms)
 {
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -122,32 +120,58 @@ static const char *failure_name(enum db_failure failure)
     }
 }
 
-/* Logs the start of a run of failed commits once, with the first cause. */
+/* The error ack of a refused reading. */
+static const char *ack_error(enum db_failure failure)
+{
+    return failure == DB_FULL ? "storage full" : "storage error";
+}
+
+/* Logs the start of a run of refused batches once, with its first cause (and
+ * again only if the cause changes kind). */
 static void note_failure(struct store *store, enum db_failure failure, const char *err,
                          size_t count)
 {
-    enum store_episode episode = failure == DB_FULL ? EPISODE_FULL : EPISODE_ERROR;
-    if (store->episode != episode) {
-        store->episode = episode;
-        store->episode_items = count;
-        log_error("%s: %s (%" PRIu64 " readings refused so far)", failure_name(failure), err,
-                  store->episode_items);
-        return;
-    }
-    store->episode_items += count;
+    if (store->failing != failure)
+        log_error("%s: %s; refusing readings (\"%s\") until a commit succeeds",
+                  failure_name(failure), err, ack_error(failure));
+    if (store->failing == DB_OK)
+        store->refused = 0;
+    store->failing = failure;
+    store->refused += count;
 }
 
-/* Logs the end of a run of failed or busy commits. */
+/* Logs the end of a run of refused batches. */
 static void note_success(struct store *store)
 {
-    if (store->episode == EPISODE_BUSY)
-        log_info("storage no longer busy: committed after %" PRIu64 " retries",
-                 store->episode_items);
-    else if (store->episode != EPISODE_NONE)
+    if (store->failing != DB_OK)
         log_info("storage works again: commits succeed (%" PRIu64 " readings were refused)",
-                 store->episode_items);
-    store->episode = EPISODE_NONE;
-    store->episode_items = 0;
+                 store->refused);
+    store->failing = DB_OK;
+    store->refused = 0;
+}
+
+/* Logs that another writer holds the lock, once per episode. */
+static void note_busy(struct store *store, const char *err)
+{
+    if (store->busy) {
+        store->busy_attempts++;
+        return;
+    }
+    log_warn("storage busy: %s; another process holds the database's write lock: readings "
+             "wait (the hub stops reading at max_unacked) and the commit is retried",
+             err);
+    store->busy = true;
+    store->busy_attempts = 1;
+}
+
+/* Logs the end of a lock episode: a commit got past the lock (whatever its
+ * outcome). */
+static void note_not_busy(struct store *store)
+{
+    if (store->busy)
+        log_info("storage no longer busy: got the database lock after %" PRIu64 " failed attempts",
+                 store->busy_attempts);
+    store->busy = false;
 }
 
 /* Commits one batch. DB_BUSY is another process holding the write lock (a
@@ -157,7 +181,6 @@ static void note_success(struct store *store)
 static enum db_failure commit_with_retry(struct store *store, size_t count, char *err,
                                          size_t errlen)
 {
-    unsigned backoff_ms = STORE_BUSY_BACKOFF_FIRST_MS;
     for (;;) {
         if (store->abandon_busy) {
             for (size_t i = 0; i < count; i++)
@@ -166,24 +189,19 @@ static enum db_failure commit_with_retry(struct store *store, size_t count, char
             return DB_BUSY;
         }
         enum db_failure failure = db_commit_batch(store->db, store->entries, count, err, errlen);
-        if (failure != DB_BUSY)
+        if (failure != DB_BUSY) {
+            note_not_busy(store);
             return failure;
+        }
         if (is_stopping(store)) {
             store->abandon_busy = true;
             continue;
         }
-        if (store->episode != EPISODE_BUSY) {
-            log_warn("storage busy: %s; another process holds the database lock, retrying", err);
-            store->episode = EPISODE_BUSY;
-            store->episode_items = 0;
-        }
-        store->episode_items++;
+        note_busy(store, err);
         pthread_mutex_lock(&store->lock);
         store->stats.busy_retries++;
         pthread_mutex_unlock(&store->lock);
-        wait_backoff(store, backoff_ms);
-        backoff_ms =
-            backoff_ms * 2 > STORE_BUSY_BACKOFF_MAX_MS ? STORE_BUSY_BACKOFF_MAX_MS : backoff_ms * 2;
+        wait_or_stop(store, STORE_BUSY_PAUSE_MS);
     }
 }
 
@@ -207,7 +225,7 @@ static void process_batch(struct store *store, struct store_item *items, size_t 
         item->status = store->entries[i++].status;
         item->error = NULL;
         if (item->status == DB_FAILED)
-            item->error = failure == DB_FULL ? "storage full" : "storage error";
+            item->error = ack_error(failure);
         else if (item->status == DB_DUPLICATE)
             duplicates++;
         else

@@ -1,5 +1,6 @@
 /* db.c on temporary files: opening, refusing files it must not touch,
  * migrations, batches (duplicates, sensors, locations) and the views. */
+#include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -663,7 +664,9 @@ static void test_storage_full(void)
     fill_batch(readings, 40, "new", extra);
     readings[39] = make_reading("old", "", false, 0, 1795430500000);
     ASSERT_INT_EQ(commit(db, readings, 40, statuses, err, sizeof(err)), DB_FULL);
-    ASSERT_STR_EQ(err, "database or disk is full");
+    char expected[256];
+    snprintf(expected, sizeof(expected), "%s: database or disk is full", s.path);
+    ASSERT_STR_EQ(err, expected);
     for (size_t i = 0; i < 40; i++)
         ASSERT_INT_EQ(statuses[i], DB_FAILED);
     ASSERT_INT_EQ(peek_int(s.path, "SELECT count(*) FROM readings"), 4);
@@ -685,6 +688,252 @@ static void test_storage_full(void)
     scratch_remove(&s);
 }
 
+/* A VFS over the default one that makes writes or syncs of the -wal file fail
+ * the way the unix VFS reports a system error it has no code of its own for:
+ * an SQLITE_IOERR_* result, with the errno kept for SQLITE_FCNTL_LAST_ERRNO.
+ * (ENOSPC at write() is SQLITE_FULL already; ENOSPC at fsync and EDQUOT
+ * anywhere come as I/O errors.) */
+struct fault_vfs {
+    sqlite3_vfs base; /* first: SQLite hands this pointer back */
+    sqlite3_vfs *real;
+    int write_errno; /* nonzero: writes to the -wal file fail with this errno */
+    int sync_errno;  /* nonzero: syncs of the -wal file fail with this errno */
+};
+
+struct fault_file {
+    sqlite3_file base; /* first: SQLite hands this pointer back */
+    struct fault_vfs *vfs;
+    sqlite3_file *real; /* the real VFS's file, right after this struct */
+    bool is_wal;
+    int last_errno; /* of the last injected failure, as the unix VFS keeps it */
+};
+
+static sqlite3_file *real_file(sqlite3_file *file)
+{
+    return ((struct fault_file *)file)->real;
+}
+
+static int fault_close(sqlite3_file *file)
+{
+    return real_file(file)->pMethods->xClose(real_file(file));
+}
+
+static int fault_read(sqlite3_file *file, void *buf, int amount, sqlite3_int64 offset)
+{
+    return real_file(file)->pMethods->xRead(real_file(file), buf, amount, offset);
+}
+
+static int fault_write(sqlite3_file *file, const void *buf, int amount, sqlite3_int64 offset)
+{
+    struct fault_file *f = (struct fault_file *)file;
+    if (f->is_wal && f->vfs->write_errno != 0) {
+        f->last_errno = f->vfs->write_errno;
+        return SQLITE_IOERR_WRITE;
+    }
+    return f->real->pMethods->xWrite(f->real, buf, amount, offset);
+}
+
+static int fault_truncate(sqlite3_file *file, sqlite3_int64 size)
+{
+    return real_file(file)->pMethods->xTruncate(real_file(file), size);
+}
+
+static int fault_sync(sqlite3_file *file, int flags)
+{
+    struct fault_file *f = (struct fault_file *)file;
+    if (f->is_wal && f->vfs->sync_errno != 0) {
+        f->last_errno = f->vfs->sync_errno;
+        return SQLITE_IOERR_FSYNC;
+    }
+    return f->real->pMethods->xSync(f->real, flags);
+}
+
+static int fault_file_size(sqlite3_file *file, sqlite3_int64 *size)
+{
+    return real_file(file)->pMethods->xFileSize(real_file(file), size);
+}
+
+static int fault_lock(sqlite3_file *file, int level)
+{
+    return real_file(file)->pMethods->xLock(real_file(file), level);
+}
+
+static int fault_unlock(sqlite3_file *file, int level)
+{
+    return real_file(file)->pMethods->xUnlock(real_file(file), level);
+}
+
+static int fault_check_reserved_lock(sqlite3_file *file, int *out)
+{
+    return real_file(file)->pMethods->xCheckReservedLock(real_file(file), out);
+}
+
+static int fault_file_control(sqlite3_file *file, int op, void *arg)
+{
+    struct fault_file *f = (struct fault_file *)file;
+    if (op == SQLITE_FCNTL_LAST_ERRNO && f->last_errno != 0) {
+        *(int *)arg = f->last_errno;
+        return SQLITE_OK;
+    }
+    return real_file(file)->pMethods->xFileControl(real_file(file), op, arg);
+}
+
+static int fault_sector_size(sqlite3_file *file)
+{
+    return real_file(file)->pMethods->xSectorSize(real_file(file));
+}
+
+static int fault_device_characteristics(sqlite3_file *file)
+{
+    return real_file(file)->pMethods->xDeviceCharacteristics(real_file(file));
+}
+
+static int fault_shm_map(sqlite3_file *file, int region, int size, int extend, void volatile **out)
+{
+    return real_file(file)->pMethods->xShmMap(real_file(file), region, size, extend, out);
+}
+
+static int fault_shm_lock(sqlite3_file *file, int offset, int n, int flags)
+{
+    return real_file(file)->pMethods->xShmLock(real_file(file), offset, n, flags);
+}
+
+static void fault_shm_barrier(sqlite3_file *file)
+{
+    real_file(file)->pMethods->xShmBarrier(real_file(file));
+}
+
+static int fault_shm_unmap(sqlite3_file *file, int delete_flag)
+{
+    return real_file(file)->pMethods->xShmUnmap(real_file(file), delete_flag);
+}
+
+static int fault_fetch(sqlite3_file *file, sqlite3_int64 offset, int amount, void **out)
+{
+    return real_file(file)->pMethods->xFetch(real_file(file), offset, amount, out);
+}
+
+static int fault_unfetch(sqlite3_file *file, sqlite3_int64 offset, void *page)
+{
+    return real_file(file)->pMethods->xUnfetch(real_file(file), offset, page);
+}
+
+static const sqlite3_io_methods fault_io_methods = {
+    3,
+    fault_close,
+    fault_read,
+    fault_write,
+    fault_truncate,
+    fault_sync,
+    fault_file_size,
+    fault_lock,
+    fault_unlock,
+    fault_check_reserved_lock,
+    fault_file_control,
+    fault_sector_size,
+    fault_device_characteristics,
+    fault_shm_map,
+    fault_shm_lock,
+    fault_shm_barrier,
+    fault_shm_unmap,
+    fault_fetch,
+    fault_unfetch,
+};
+
+static int fault_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file, int flags,
+                      int *out_flags)
+{
+    struct fault_vfs *fv = (struct fault_vfs *)vfs;
+    struct fault_file *f = (struct fault_file *)file;
+    f->vfs = fv;
+    f->real = (sqlite3_file *)(f + 1);
+    f->is_wal = (flags & SQLITE_OPEN_WAL) != 0;
+    f->last_errno = 0;
+    int rc = fv->real->xOpen(fv->real, name, f->real, flags, out_flags);
+    f->base.pMethods = f->real->pMethods != NULL ? &fault_io_methods : NULL;
+    return rc;
+}
+
+/* Makes the fault VFS the default one (db_open uses the default). */
+static void fault_vfs_install(struct fault_vfs *fv)
+{
+    memset(fv, 0, sizeof(*fv));
+    fv->real = sqlite3_vfs_find(NULL);
+    ASSERT(fv->real != NULL);
+    fv->base = *fv->real;
+    fv->base.pNext = NULL;
+    fv->base.zName = "fault";
+    fv->base.szOsFile = (int)sizeof(struct fault_file) + fv->real->szOsFile;
+    fv->base.xOpen = fault_open;
+    ASSERT_INT_EQ(sqlite3_vfs_register(&fv->base, 1), SQLITE_OK);
+}
+
+static void fault_vfs_remove(struct fault_vfs *fv)
+{
+    sqlite3_vfs_unregister(&fv->base);
+    sqlite3_vfs_register(fv->real, 1);
+}
+
+/* Commits one new reading (ts = recv = at) with the fault set and returns the
+ * failure; the statuses and the table must show nothing stored. */
+static enum db_failure commit_with_fault(struct db *db, const char *path, int64_t at, char *err,
+                                         size_t errlen)
+{
+    long long before = peek_int(path, "SELECT count(*) FROM readings");
+    struct reading reading = make_reading("io", "attic", true, at, at);
+    enum db_status status = DB_STORED;
+    enum db_failure failure = commit(db, &reading, 1, &status, err, errlen);
+    ASSERT_INT_EQ(status, failure == DB_OK ? DB_STORED : DB_FAILED);
+    ASSERT_INT_EQ(peek_int(path, "SELECT count(*) FROM readings"),
+                  before + (failure == DB_OK ? 1 : 0));
+    return failure;
+}
+
+/* No space shows as an I/O error with ENOSPC (at fsync) or EDQUOT (a quota,
+ * at write): that is "storage full", not "storage error"; another I/O error
+ * stays an error. After each, the connection commits again. */
+static void test_io_errors_without_space_are_storage_full(void)
+{
+    struct fault_vfs fv;
+    fault_vfs_install(&fv);
+    struct scratch s;
+    scratch_make(&s);
+    char err[512] = "", expected[512];
+    struct db *db = db_open(s.path, err, sizeof(err));
+    ASSERT(db != NULL);
+    int64_t at = 1795430400000;
+    ASSERT_INT_EQ(commit_with_fault(db, s.path, at++, err, sizeof(err)), DB_OK);
+
+    fv.sync_errno = ENOSPC;
+    ASSERT_INT_EQ(commit_with_fault(db, s.path, at++, err, sizeof(err)), DB_FULL);
+    snprintf(expected, sizeof(expected), "%s: disk I/O error (%s)", s.path, strerror(ENOSPC));
+    ASSERT_STR_EQ(err, expected);
+    fv.sync_errno = 0;
+    ASSERT_INT_EQ(commit_with_fault(db, s.path, at++, err, sizeof(err)), DB_OK);
+
+    fv.write_errno = EDQUOT;
+    ASSERT_INT_EQ(commit_with_fault(db, s.path, at++, err, sizeof(err)), DB_FULL);
+    snprintf(expected, sizeof(expected), "%s: disk I/O error (%s)", s.path, strerror(EDQUOT));
+    ASSERT_STR_EQ(err, expected);
+    fv.write_errno = 0;
+    ASSERT_INT_EQ(commit_with_fault(db, s.path, at++, err, sizeof(err)), DB_OK);
+
+    fv.sync_errno = EIO;
+    ASSERT_INT_EQ(commit_with_fault(db, s.path, at++, err, sizeof(err)), DB_ERROR);
+    snprintf(expected, sizeof(expected), "%s: disk I/O error (%s)", s.path, strerror(EIO));
+    ASSERT_STR_EQ(err, expected);
+    fv.sync_errno = 0;
+    ASSERT_INT_EQ(commit_with_fault(db, s.path, at++, err, sizeof(err)), DB_OK);
+
+    ASSERT_INT_EQ(peek_int(s.path, "SELECT count(*) FROM readings"), 4);
+    db_close(db);
+    fault_vfs_remove(&fv);
+    char check[64];
+    peek_text(s.path, "PRAGMA integrity_check", check, sizeof(check));
+    ASSERT_STR_EQ(check, "ok");
+    scratch_remove(&s);
+}
+
 static void test_busy(void)
 {
     struct scratch s;
@@ -700,12 +949,47 @@ static void test_busy(void)
     enum db_status statuses[1];
     ASSERT_INT_EQ(commit(db, &reading, 1, statuses, err, sizeof(err)), DB_BUSY);
     ASSERT_INT_EQ(statuses[0], DB_FAILED);
-    ASSERT_STR_EQ(err, "database is locked");
+    char expected[256];
+    snprintf(expected, sizeof(expected), "%s: database is locked", s.path);
+    ASSERT_STR_EQ(err, expected);
 
     ASSERT_INT_EQ(sqlite3_exec(other_writer, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(other_writer);
     ASSERT_INT_EQ(commit(db, &reading, 1, statuses, err, sizeof(err)), DB_OK);
     ASSERT_INT_EQ(statuses[0], DB_STORED);
+    db_close(db);
+    scratch_remove(&s);
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A commit waits about a second for another writer's lock, not longer: the
+ * store logs the lock and retries after each DB_BUSY, so a lock that holds
+ * readings back for seconds is in the log while it lasts. */
+static void test_commit_waits_one_second_for_a_lock(void)
+{
+    struct scratch s;
+    scratch_make(&s);
+    char err[512] = "";
+    struct db *db = db_open(s.path, err, sizeof(err));
+    ASSERT(db != NULL);
+    sqlite3 *other_writer = peek_open(s.path);
+    ASSERT_INT_EQ(sqlite3_exec(other_writer, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    struct reading reading = make_reading("a", "", true, 1795430400000, 1795430400000);
+    enum db_status status;
+    int64_t start = monotonic_ms();
+    ASSERT_INT_EQ(commit(db, &reading, 1, &status, err, sizeof(err)), DB_BUSY);
+    int64_t waited = monotonic_ms() - start;
+    ASSERT(waited >= 1000);
+    ASSERT(waited < 2500);
+    ASSERT_INT_EQ(sqlite3_exec(other_writer, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other_writer);
+    ASSERT_INT_EQ(commit(db, &reading, 1, &status, err, sizeof(err)), DB_OK);
     db_close(db);
     scratch_remove(&s);
 }
@@ -724,6 +1008,8 @@ int main(void)
     RUN(test_readings_view);
     RUN(test_latest_view);
     RUN(test_storage_full);
+    RUN(test_io_errors_without_space_are_storage_full);
     RUN(test_busy);
+    RUN(test_commit_waits_one_second_for_a_lock);
     return test_summary();
 }
