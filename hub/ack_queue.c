@@ -13,7 +13,7 @@ void ack_queue_init(struct ack_queue *q, uint32_t cap)
 
 static struct ack_slot *slot_at(const struct ack_queue *q, uint32_t offset)
 {
-    return &q->slots[(q->head + offset) % q->cap];
+    return &q->slots[(q->head + offset) % q->size];
 }
 
 void ack_queue_free(struct ack_queue *q)
@@ -26,16 +26,33 @@ void ack_queue_free(struct ack_queue *q)
     memset(q, 0, sizeof(*q));
 }
 
-/* The ring is allocated on the first frame, so idle connections cost nothing. */
+/* Doubles the ring (up to cap slots), moving the slots in use to its start. */
+static int grow(struct ack_queue *q)
+{
+    uint32_t size = q->size ? q->size * 2 : ACK_QUEUE_FIRST_SLOTS;
+    if (size > q->cap)
+        size = q->cap;
+    struct ack_slot *slots = calloc(size, sizeof(*slots));
+    if (!slots)
+        return -1;
+    for (uint32_t i = 0; i < q->count; i++)
+        slots[i] = *slot_at(q, i);
+    free(q->slots);
+    q->slots = slots;
+    q->size = size;
+    q->head = 0;
+    return 0;
+}
+
+/* The ring starts small on the first frame and grows with the frames in
+ * flight, so a sensor that sends one reading a minute keeps a few slots, not
+ * max_unacked of them. */
 static struct ack_slot *push_slot(struct ack_queue *q)
 {
     if (q->count >= q->cap)
         return NULL;
-    if (!q->slots) {
-        q->slots = calloc(q->cap, sizeof(*q->slots));
-        if (!q->slots)
-            return NULL;
-    }
+    if (q->count == q->size && grow(q) != 0)
+        return NULL;
     struct ack_slot *slot = slot_at(q, q->count);
     memset(slot, 0, sizeof(*slot));
     q->count++;
@@ -123,7 +140,7 @@ size_t ack_queue_take_ready(struct ack_queue *q, char *out, size_t cap, uint32_t
         slot->text = NULL;
         used += len;
         taken++;
-        q->head = (q->head + 1) % q->cap;
+        q->head = (q->head + 1) % q->size;
         q->count--;
         if (q->waiting > 0)
             q->next_waiting--;

@@ -22,12 +22,16 @@ struct ack_slot {
     bool has_seq;   /* the frame had a valid seq */
     uint8_t result; /* enum ack_result, for readings without text */
     int64_t seq;
-    char *text;     /* malloc'd line for errors and answers, else NULL */
+    char *text; /* malloc'd line for errors and answers, else NULL */
     size_t text_len;
 };
 
+/* Slots of a new ring; it doubles as frames pile up, to at most cap. */
+#define ACK_QUEUE_FIRST_SLOTS 8
+
 struct ack_queue {
-    struct ack_slot *slots; /* ring of cap slots, allocated on first use */
+    struct ack_slot *slots; /* ring of size slots, allocated on first use */
+    uint32_t size;          /* slots allocated */
     uint32_t cap;           /* the most acks outstanding (max_unacked) */
     uint32_t head;          /* index of the oldest slot */
     uint32_t count;         /* slots in use */

@@ -16,6 +16,9 @@
  * so the peer gets the last ack instead of a reset. */
 #define CLIENT_LINGER_MS 2000
 
+/* SO_SNDBUF for a connection (Linux doubles it for its bookkeeping). */
+#define CLIENT_SEND_BUFFER_BYTES 32768
+
 /* A write request and its bytes, allocated together and freed together in
  * on_write_done (libuv's echo-server pattern). */
 struct ack_write {
@@ -73,8 +76,6 @@ static void maybe_free(struct client *c)
         hub->clients = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    if (c->counted)
-        hub->client_count--;
     framer_free(&c->framer);
     ack_queue_free(&c->acks);
     free(c->held);
@@ -96,11 +97,16 @@ static void close_now(struct client *c, const char *reason)
     c->closing = true;
     if (!c->close_reason)
         c->close_reason = reason;
-    if (c->counted)
+    /* Its place under max_connections is free as soon as the hub gives up
+     * on it, not when its last reading has come back from the store. */
+    if (c->counted) {
+        c->counted = false;
+        c->hub->client_count--;
         log_info("client %" PRIu64 " %s: closed (%s): %" PRIu64 " stored, %" PRIu64
-                 " duplicates, %" PRIu64 " refused",
+                 " duplicates, %" PRIu64 " refused, %" PRIu64 " not stored (storage)",
                  c->id, c->peer, c->close_reason ? c->close_reason : "closed", c->stored,
-                 c->duplicates, c->refused);
+                 c->duplicates, c->refused, c->storage_failed);
+    }
     uv_close((uv_handle_t *)&c->tcp, on_close);
     uv_close((uv_handle_t *)&c->timer, on_close);
 }
@@ -523,8 +529,8 @@ static void on_timer(uv_timer_t *timer)
         return;
     }
     if (c->write_stalled_ms && now - c->write_stalled_ms >= (int64_t)cfg->write_timeout_s * 1000) {
-        log_warn("client %" PRIu64 " %s: acks not read for %d s (write_timeout_s), closing",
-                 c->id, c->peer, cfg->write_timeout_s);
+        log_warn("client %" PRIu64 " %s: acks not read for %d s (write_timeout_s), closing", c->id,
+                 c->peer, cfg->write_timeout_s);
         close_now(c, "write timeout");
         return;
     }
@@ -589,8 +595,7 @@ int client_accept(struct hub *hub, uv_stream_t *server)
     c->last_read_ms = (int64_t)uv_now(hub->loop);
 
     if (!cidr_list_match(&cfg->allowed_sources, (const struct sockaddr *)&peer)) {
-        log_warn("client %" PRIu64 " %s: refused: address not in allowed_sources", c->id,
-                 c->peer);
+        log_warn("client %" PRIu64 " %s: refused: address not in allowed_sources", c->id, c->peer);
         close_now(c, NULL);
         return 0;
     }
@@ -608,6 +613,12 @@ int client_accept(struct hub *hub, uv_stream_t *server)
     c->counted = true;
     hub->client_count++;
     uv_tcp_nodelay(&c->tcp, 1);
+    /* A small kernel send buffer makes backpressure start after a few
+     * answers to a client that does not read them, instead of after the
+     * megabytes Linux's autotuning would queue (kernel memory, and hub work
+     * that delays everyone else). Acks are small, so this costs nothing. */
+    int sndbuf = CLIENT_SEND_BUFFER_BYTES;
+    uv_send_buffer_size((uv_handle_t *)&c->tcp, &sndbuf);
     log_info("client %" PRIu64 " %s: connected", c->id, c->peer);
     start_reading(c);
     arm_timer(c);
@@ -628,6 +639,8 @@ void client_on_stored(struct client *c, const struct store_item *item)
     } else if (item->status == DB_DUPLICATE) {
         result = ACK_DUPLICATE;
         c->duplicates++;
+    } else {
+        c->storage_failed++;
     }
     ack_queue_complete_oldest(&c->acks, result, item->error);
     if (!c->in_flush_list) {

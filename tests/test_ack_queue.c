@@ -110,6 +110,38 @@ static void test_line_that_does_not_fit_waits(void)
     ack_queue_free(&q);
 }
 
+/* The ring starts at ACK_QUEUE_FIRST_SLOTS and doubles only as frames pile
+ * up, keeping order across a grow from a wrapped ring. */
+static void test_ring_grows_on_demand(void)
+{
+    struct ack_queue q;
+    ack_queue_init(&q, 256);
+    ASSERT_INT_EQ(ack_queue_push_waiting(&q, true, 0), 0);
+    ASSERT_INT_EQ(q.size, ACK_QUEUE_FIRST_SLOTS);
+    for (int64_t seq = 1; seq < 6; seq++)
+        ASSERT_INT_EQ(ack_queue_push_waiting(&q, true, seq), 0);
+    for (int i = 0; i < 5; i++)
+        ack_queue_complete_oldest(&q, ACK_STORED, NULL);
+    char out[1024], expect[1024];
+    uint32_t acks;
+    take_all(&q, out, sizeof(out), &acks);
+    ASSERT_INT_EQ(acks, 5);
+    /* head is now 5 of 8: the next pushes wrap, then force a grow */
+    for (int64_t seq = 6; seq < 20; seq++)
+        ASSERT_INT_EQ(ack_queue_push_waiting(&q, true, seq), 0);
+    ASSERT_INT_EQ(q.size, 16);
+    for (int i = 0; i < 15; i++)
+        ack_queue_complete_oldest(&q, ACK_STORED, NULL);
+    take_all(&q, out, sizeof(out), &acks);
+    ASSERT_INT_EQ(acks, 15);
+    size_t used = 0;
+    for (int64_t seq = 5; seq < 20; seq++)
+        used += (size_t)snprintf(expect + used, sizeof(expect) - used,
+                                 "{\"ok\":true,\"seq\":%lld}\n", (long long)seq);
+    ASSERT_STR_EQ(out, expect);
+    ack_queue_free(&q);
+}
+
 int main(void)
 {
     RUN(test_ready_lines_leave_in_order);
@@ -117,5 +149,6 @@ int main(void)
     RUN(test_full_queue_refuses);
     RUN(test_ring_wraps);
     RUN(test_line_that_does_not_fit_waits);
+    RUN(test_ring_grows_on_demand);
     return test_summary();
 }

@@ -168,6 +168,29 @@ class DeafClientTest(unittest.TestCase):
             self.assertEqual(other.read_line(), PONG)
 
 
+class DeafClientBufferTest(unittest.TestCase):
+    ECHO = b'{"cmd":"echo","data":"' + b"d" * 4000 + b'"}\n'
+
+    def test_a_deaf_client_is_stopped_after_little_input(self):
+        # The hub caps each connection's kernel send buffer, so a client that
+        # never reads is stopped after max_unacked answers plus tens of kB,
+        # not after the megabytes Linux's send-buffer autotuning would queue
+        # (which cost hub work that delayed every other client by seconds).
+        hub = hubtest.start_hub(self, config={"max_unacked": 8, "write_timeout_s": 5},
+                                log_level="info")
+        c = hub.client(timeout=30, rcvbuf=4096)
+        self.addCleanup(c.close)
+        # Keep the client's own send buffer small so what it counts as sent
+        # is what the hub's side took.
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+        sender = hubtest.Sender(c.sock, self.ECHO * 5000)
+        self.addCleanup(sender.stopping.set)
+        sender.start()
+        self.assertTrue(sender.wait_stalled(quiet_s=1.0, timeout=20), "the hub read everything")
+        print("\na deaf client got %d bytes in before the hub stopped reading" % sender.sent)
+        self.assertLess(sender.sent, 1536 * KB)
+
+
 class ErrorFloodTest(unittest.TestCase):
     MAX_ERRORS = 100  # the default max_errors_per_minute
 
