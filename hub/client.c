@@ -256,8 +256,14 @@ static void submit_reading(struct client *c, struct decoded_frame *d)
     item->reading = d->reading;
     item->reading.extra = decoded_frame_take_extra(d);
     item->owner = c;
+    item->next = NULL;
     c->store_inflight++;
-    store_submit(c->hub->store, item);
+    if (c->submit_last)
+        c->submit_last->next = item;
+    else
+        c->submit_first = item;
+    c->submit_last = item;
+    c->submit_count++;
 }
 
 static void handle_frame(struct client *c, const char *frame, size_t len, int64_t now_ms)
@@ -299,6 +305,16 @@ static void hold_input(struct client *c, const char *data, size_t len)
     c->paused = true;
 }
 
+/* Hands the readings of one read to the store in one go. */
+static void submit_pending(struct client *c)
+{
+    if (c->submit_count == 0)
+        return;
+    store_submit(c->hub->store, c->submit_first, c->submit_last, c->submit_count);
+    c->submit_first = c->submit_last = NULL;
+    c->submit_count = 0;
+}
+
 static void process_input(struct client *c, const char *data, size_t len)
 {
     int64_t now_ms = wall_clock_ms();
@@ -306,7 +322,7 @@ static void process_input(struct client *c, const char *data, size_t len)
     while (len > 0 && !c->input_done) {
         if (unacked(c) >= max_unacked) {
             hold_input(c, data, len);
-            return;
+            break;
         }
         struct framer_event ev;
         size_t used = framer_feed(&c->framer, data, len, &ev);
@@ -317,6 +333,7 @@ static void process_input(struct client *c, const char *data, size_t len)
         else if (ev.kind == FRAMER_ERROR)
             refuse(c, false, 0, NULL, ev.error);
     }
+    submit_pending(c);
 }
 
 static void resume_input(struct client *c)

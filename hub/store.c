@@ -360,16 +360,17 @@ struct store *store_start(uv_loop_t *loop, struct db *db, store_done_cb done, vo
     return store;
 }
 
-void store_submit(struct store *store, struct store_item *item)
+void store_submit(struct store *store, struct store_item *first, struct store_item *last,
+                  size_t count)
 {
-    item->next = NULL;
-    store->pending++;
+    last->next = NULL;
+    store->pending += count;
     pthread_mutex_lock(&store->lock);
     if (store->queue_tail != NULL)
-        store->queue_tail->next = item;
+        store->queue_tail->next = first;
     else
-        store->queue_head = item;
-    store->queue_tail = item;
+        store->queue_head = first;
+    store->queue_tail = last;
     pthread_cond_signal(&store->wake);
     pthread_mutex_unlock(&store->lock);
 }

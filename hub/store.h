@@ -37,8 +37,11 @@ typedef void (*store_done_cb)(struct store_item *items, void *data);
 struct store *store_start(uv_loop_t *loop, struct db *db, store_done_cb done, void *data, char *err,
                           size_t errlen);
 
-/* Loop thread: queues one item for the next transaction (takes ownership). */
-void store_submit(struct store *store, struct store_item *item);
+/* Loop thread: queues a list of count items, first to last linked through
+ * next, for the next transaction (takes ownership). One call per read keeps
+ * the lock and the wake-up off the per-frame path. */
+void store_submit(struct store *store, struct store_item *first, struct store_item *last,
+                  size_t count);
 
 /* Loop thread: items submitted and not yet reported done. */
 size_t store_pending(const struct store *store);

@@ -105,10 +105,24 @@ static struct store_item *make_item(struct run *run, size_t i)
     return item;
 }
 
+/* Submits count items, alternating single items and lists of up to 7. */
 static void submit(struct run *run, size_t count)
 {
-    for (size_t i = 0; i < count && run->submitted < run->total; i++)
-        store_submit(run->store, make_item(run, run->submitted++));
+    size_t done = 0;
+    while (done < count && run->submitted < run->total) {
+        size_t n = 1 + (run->submitted % 2) * (run->submitted % 7);
+        struct store_item *first = NULL, *last = NULL;
+        size_t in_list = 0;
+        for (; in_list < n && done < count && run->submitted < run->total; in_list++, done++) {
+            struct store_item *item = make_item(run, run->submitted++);
+            if (last)
+                last->next = item;
+            else
+                first = item;
+            last = item;
+        }
+        store_submit(run->store, first, last, in_list);
+    }
 }
 
 static void on_stopper_closed(uv_handle_t *handle)
