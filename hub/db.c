@@ -24,10 +24,14 @@
 #define DB_COMMIT_BUSY_TIMEOUT_MS 1000
 
 /* What the batch knows about one sensor: its row id, so a batch does not
- * look the sensor up once per reading, and what this batch will write to its
- * row once at the end. */
+ * look the sensor up once per reading; its newest ts_ms, so a reading stamped
+ * later (a sensor's normal case) needs no duplicate lookup; and what this
+ * batch will write to its row once at the end. The hub is the only writer of
+ * readings, so what it has seen of the table stays true until a rollback,
+ * which empties the cache. */
 struct sensor_entry {
     int64_t id;                        /* sensors.id */
+    int64_t max_ts_ms;                 /* greatest ts_ms among its rows, INT64_MIN for none */
     uint64_t batch;                    /* the batch that last touched it */
     int64_t batch_last_seen_ms;        /* greatest recv_ms in that batch */
     const char *batch_location;        /* latest non-empty location in it, or NULL */
@@ -57,6 +61,7 @@ struct db {
     sqlite3_stmt *insert_sensor;  /* a new sensor's row */
     sqlite3_stmt *update_sensor;  /* last_seen_ms and location, once per batch */
     sqlite3_stmt *find_reading;   /* the duplicate lookup */
+    sqlite3_stmt *newest_ts;      /* a known sensor's greatest ts_ms */
     sqlite3_stmt *insert_reading; /* a new reading's row */
 };
 
@@ -359,6 +364,7 @@ static int prepare_statements(struct db *db, const char *path, char *err, size_t
         {&db->update_sensor, "UPDATE sensors SET last_seen_ms = ?2, "
                              "location = coalesce(?3, location) WHERE id = ?1"},
         {&db->find_reading, "SELECT 1 FROM readings WHERE sensor_id = ?1 AND ts_ms = ?2 LIMIT 1"},
+        {&db->newest_ts, "SELECT max(ts_ms) FROM readings WHERE sensor_id = ?1"},
         {&db->insert_reading,
          "INSERT INTO readings(sensor_id, ts_ms, recv_ms, temp_c, hum_pct, seq, extra) "
          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
@@ -463,6 +469,18 @@ static struct sensor_entry *find_or_create_sensor(struct db *db, const struct re
         *rc = step;
         return NULL;
     }
+    int64_t max_ts_ms = INT64_MIN;
+    if (step == SQLITE_ROW) {
+        sqlite3_bind_int64(db->newest_ts, 1, id);
+        int newest = sqlite3_step(db->newest_ts);
+        if (newest == SQLITE_ROW && sqlite3_column_type(db->newest_ts, 0) != SQLITE_NULL)
+            max_ts_ms = sqlite3_column_int64(db->newest_ts, 0);
+        sqlite3_reset(db->newest_ts);
+        if (newest != SQLITE_ROW) {
+            *rc = newest;
+            return NULL;
+        }
+    }
     if (step == SQLITE_DONE) {
         sqlite3_bind_text(db->insert_sensor, 1, reading->sensor, -1, SQLITE_STATIC);
         if (reading->location[0] != '\0')
@@ -478,6 +496,8 @@ static struct sensor_entry *find_or_create_sensor(struct db *db, const struct re
     entry = sensor_cache_add(&db->sensors, reading->sensor, id);
     if (entry == NULL)
         *rc = SQLITE_NOMEM;
+    else
+        entry->max_ts_ms = max_ts_ms;
     return entry;
 }
 
@@ -564,7 +584,7 @@ static int store_entries(struct db *db, struct db_entry *entries, size_t count)
             return rc;
         touch_sensor(db, sensor, reading, &touched);
         bool exists = false;
-        if (reading->has_ts) {
+        if (reading->has_ts && reading->ts_ms <= sensor->max_ts_ms) {
             rc = reading_exists(db, sensor->id, reading->ts_ms, &exists);
             if (rc != SQLITE_OK)
                 return rc;
@@ -576,6 +596,8 @@ static int store_entries(struct db *db, struct db_entry *entries, size_t count)
         rc = insert_reading(db, sensor->id, reading);
         if (rc != SQLITE_OK)
             return rc;
+        if (reading->ts_ms > sensor->max_ts_ms)
+            sensor->max_ts_ms = reading->ts_ms;
         entries[i].status = DB_STORED;
     }
     return update_touched_sensors(db, touched);
@@ -669,6 +691,7 @@ void db_close(struct db *db)
     sqlite3_finalize(db->insert_sensor);
     sqlite3_finalize(db->update_sensor);
     sqlite3_finalize(db->find_reading);
+    sqlite3_finalize(db->newest_ts);
     sqlite3_finalize(db->insert_reading);
     sqlite3_close(db->conn);
     sensor_cache_clear(&db->sensors);
