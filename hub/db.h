@@ -63,6 +63,11 @@ long db_set_max_page_count(struct db *db, long pages);
  * lock before failing with DB_BUSY (default 1000 ms). Returns 0 or -1. */
 int db_set_busy_timeout(struct db *db, int ms);
 
+/* Copies committed pages from the WAL into the database file when the WAL
+ * has grown enough: a little when idle (nothing waits), more when the store
+ * is busy (so a checkpoint never delays acks without need). */
+void db_checkpoint(struct db *db, bool idle);
+
 void db_close(struct db *db);
 
 #endif

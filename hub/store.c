@@ -265,6 +265,10 @@ static void *store_thread_main(void *arg)
         pthread_mutex_unlock(&store->lock);
         process_batch(store, batch, count);
         pthread_mutex_lock(&store->lock);
+        bool idle = store->queue_head == NULL;
+        pthread_mutex_unlock(&store->lock);
+        db_checkpoint(store->db, idle);
+        pthread_mutex_lock(&store->lock);
     }
     pthread_mutex_unlock(&store->lock);
     return NULL;

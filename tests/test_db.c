@@ -642,6 +642,45 @@ static void fill_batch(struct reading *readings, size_t count, const char *senso
     }
 }
 
+static off_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* Checkpoints happen when db_checkpoint says, never inside a commit: the
+ * database file stays as it was while the WAL grows, a busy store leaves a
+ * WAL of some thousand pages alone, and an idle one copies it over. */
+static void test_checkpoints_leave_the_commit_path(void)
+{
+    struct scratch s;
+    scratch_make(&s);
+    char err[512] = "";
+    struct db *db = db_open(s.path, err, sizeof(err));
+    ASSERT(db != NULL);
+    off_t empty_size = file_size(s.path);
+    static struct reading readings[MAX_BATCH];
+    enum db_status statuses[MAX_BATCH];
+    int64_t ts = 1000000000000;
+    for (int batch = 0; batch < 800; batch++) {
+        for (size_t i = 0; i < MAX_BATCH; i++)
+            readings[i] = make_reading("a", "", true, ts++, 1795430400000);
+        ASSERT_INT_EQ(commit(db, readings, MAX_BATCH, statuses, err, sizeof(err)), DB_OK);
+    }
+    char wal[128];
+    snprintf(wal, sizeof(wal), "%s-wal", s.path);
+    /* Well past SQLite's automatic 1000-page checkpoint, yet not copied. */
+    ASSERT(file_size(wal) > 1000 * 4096);
+    ASSERT_INT_EQ(file_size(s.path), empty_size);
+    db_checkpoint(db, false);
+    ASSERT_INT_EQ(file_size(s.path), empty_size);
+    db_checkpoint(db, true);
+    ASSERT(file_size(s.path) > empty_size + 256 * 4096);
+    ASSERT_INT_EQ(peek_int(s.path, "SELECT count(*) FROM readings"), 800 * MAX_BATCH);
+    db_close(db);
+    scratch_remove(&s);
+}
+
 static void test_storage_full(void)
 {
     struct scratch s;
@@ -1007,6 +1046,7 @@ int main(void)
     RUN(test_optional_columns);
     RUN(test_readings_view);
     RUN(test_latest_view);
+    RUN(test_checkpoints_leave_the_commit_path);
     RUN(test_storage_full);
     RUN(test_io_errors_without_space_are_storage_full);
     RUN(test_busy);
