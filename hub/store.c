@@ -23,6 +23,18 @@
  * from spinning the thread, and a release is noticed soon. */
 #define STORE_BUSY_PAUSE_MS 50
 
+/* Gathering (PostgreSQL's commit_delay with commit_siblings, made
+ * adaptive): when readings come from many connections one at a time, such
+ * as a thousand sensors reporting once a second each, every one would be a
+ * transaction and an fsync of its own. So before a commit the thread waits,
+ * for at most STORE_GATHER_MAX_US, until the queue holds as many items as
+ * there were distinct submitters within the last STORE_GATHER_WINDOW_US.
+ * One sensor waiting for each ack has one submitter and never waits; many
+ * clients answering a batch of acks fill the queue at once. */
+#define STORE_GATHER_MAX_US 5000
+#define STORE_GATHER_WINDOW_US 10000
+#define STORE_RECENT_OWNERS 64
+
 struct store {
     struct db *db;                 /* owned; used by the store thread only while it runs */
     store_done_cb done;            /* reports finished items on the loop thread */
@@ -33,6 +45,7 @@ struct store {
     pthread_cond_t wake;           /* signalled on submit and on stop */
     struct store_item *queue_head; /* submitted, not yet taken by the thread */
     struct store_item *queue_tail; /* last of them, for O(1) append */
+    size_t queue_count;            /* items in the queue */
     struct store_item *done_head;  /* finished, not yet reported to the loop */
     struct store_item *done_tail;  /* last of them */
     bool stopping;                 /* store_stop called: finish the queue and exit */
@@ -48,7 +61,14 @@ struct store {
     uint64_t busy_attempts;  /* attempts that met it since busy was set */
     bool abandon_busy;       /* locked at shutdown, stop retrying */
     size_t pending;          /* loop thread: submitted, not yet reported */
-    bool stopped;            /* loop thread: store_stop has run */
+    /* Store thread: who submitted the last items taken, and when (see
+     * STORE_GATHER_MAX_US). */
+    struct {
+        const void *owner;
+        int64_t taken_us;
+    } recent[STORE_RECENT_OWNERS];
+    unsigned recent_next; /* next slot of recent to overwrite */
+    bool stopped;         /* loop thread: store_stop has run */
 };
 
 struct store_item *store_item_new(void)
@@ -75,6 +95,7 @@ static struct store_item *take_batch(struct store *store, size_t *count)
         n++;
     }
     store->queue_head = last->next;
+    store->queue_count -= n;
     if (store->queue_head == NULL)
         store->queue_tail = NULL;
     last->next = NULL;
@@ -249,6 +270,58 @@ static void process_batch(struct store *store, struct store_item *items, size_t 
     uv_async_send(&store->async);
 }
 
+static int64_t monotonic_us(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
+/* Distinct submitters among the items taken within the last window. */
+static size_t recent_submitters(const struct store *store, int64_t now_us)
+{
+    size_t distinct = 0;
+    for (unsigned i = 0; i < STORE_RECENT_OWNERS; i++) {
+        const void *owner = store->recent[i].owner;
+        if (owner == NULL || now_us - store->recent[i].taken_us > STORE_GATHER_WINDOW_US)
+            continue;
+        unsigned j = 0;
+        while (j < i && store->recent[j].owner != owner)
+            j++;
+        if (j == i)
+            distinct++;
+    }
+    return distinct;
+}
+
+static void note_submitters(struct store *store, const struct store_item *batch, int64_t now_us)
+{
+    const void *previous = NULL;
+    for (const struct store_item *item = batch; item != NULL; item = item->next) {
+        if (item->owner == previous)
+            continue; /* one slot per run of one client's items */
+        previous = item->owner;
+        store->recent[store->recent_next].owner = item->owner;
+        store->recent[store->recent_next].taken_us = now_us;
+        store->recent_next = (store->recent_next + 1) % STORE_RECENT_OWNERS;
+    }
+}
+
+/* Waits (lock held) until the queue holds as many items as there were
+ * recent submitters, or STORE_GATHER_MAX_US have passed. */
+static void gather(struct store *store, int64_t now_us)
+{
+    size_t want = recent_submitters(store, now_us);
+    if (store->queue_count >= want)
+        return;
+    int64_t deadline_us = now_us + STORE_GATHER_MAX_US;
+    struct timespec deadline = {.tv_sec = (time_t)(deadline_us / 1000000),
+                                .tv_nsec = (long)(deadline_us % 1000000) * 1000};
+    while (store->queue_count < want && !store->stopping)
+        if (pthread_cond_timedwait(&store->wake, &store->lock, &deadline) != 0)
+            break;
+}
+
 /* The store thread: takes everything queued (up to STORE_MAX_BATCH) as one
  * transaction, so what arrives during a commit rides in the next one. */
 static void *store_thread_main(void *arg)
@@ -260,8 +333,11 @@ static void *store_thread_main(void *arg)
             pthread_cond_wait(&store->wake, &store->lock);
         if (store->queue_head == NULL)
             break;
+        int64_t now_us = monotonic_us();
+        gather(store, now_us);
         size_t count = 0;
         struct store_item *batch = take_batch(store, &count);
+        note_submitters(store, batch, now_us);
         pthread_mutex_unlock(&store->lock);
         process_batch(store, batch, count);
         pthread_mutex_lock(&store->lock);
@@ -370,6 +446,7 @@ void store_submit(struct store *store, struct store_item *first, struct store_it
     last->next = NULL;
     store->pending += count;
     pthread_mutex_lock(&store->lock);
+    store->queue_count += count;
     if (store->queue_tail != NULL)
         store->queue_tail->next = first;
     else
