@@ -71,27 +71,38 @@ static void *field_at(struct config *cfg, const struct config_key *key)
     return (char *)cfg + key->offset;
 }
 
-/* Number of UTF-8 characters in text, or -1 when it is not valid UTF-8. */
+/* Number of UTF-8 characters in text, or -1 when it is not well-formed UTF-8.
+ * The lead byte narrows the range of the byte after it, which rules out
+ * overlong forms (E0 80, F0 80), encoded surrogates (ED A0) and code points
+ * above U+10FFFF (F4 90), as the framer does for frames. */
 static long utf8_length(const char *text)
 {
     long chars = 0;
     const unsigned char *p = (const unsigned char *)text;
     while (*p != '\0') {
         int extra;
-        if (*p < 0x80)
+        unsigned char lo = 0x80, hi = 0xbf; /* range of the next byte */
+        if (*p < 0x80) {
             extra = 0;
-        else if (*p >= 0xc2 && *p <= 0xdf)
+        } else if (*p >= 0xc2 && *p <= 0xdf) {
             extra = 1;
-        else if (*p >= 0xe0 && *p <= 0xef)
+        } else if (*p >= 0xe0 && *p <= 0xef) {
             extra = 2;
-        else if (*p >= 0xf0 && *p <= 0xf4)
+            lo = *p == 0xe0 ? 0xa0 : 0x80;
+            hi = *p == 0xed ? 0x9f : 0xbf;
+        } else if (*p >= 0xf0 && *p <= 0xf4) {
             extra = 3;
-        else
+            lo = *p == 0xf0 ? 0x90 : 0x80;
+            hi = *p == 0xf4 ? 0x8f : 0xbf;
+        } else {
             return -1;
+        }
         p++;
         for (int i = 0; i < extra; i++, p++) {
-            if ((*p & 0xc0) != 0x80)
+            if (*p < lo || *p > hi)
                 return -1;
+            lo = 0x80;
+            hi = 0xbf;
         }
         chars++;
     }

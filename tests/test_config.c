@@ -461,6 +461,37 @@ static void test_sensors_map(void)
                  ": sensors: \"bad\\xff\": a sensor name must be 1..64 characters of UTF-8");
 }
 
+/* Found by fuzz_config: names and rooms go into readings and SQLite TEXT, so
+ * "UTF-8" means well-formed UTF-8, as the framer reads it: no overlong
+ * forms, no encoded surrogates, nothing above U+10FFFF. */
+static void test_sensors_map_refuses_ill_formed_utf8(void)
+{
+    expect_error("{\"sensors\": {\"\xf0\x8c\x9f\xa1\": \"x\"}}",
+                 TEST_FILE ": sensors: \"\\xf0\\x8c\\x9f\\xa1\": a sensor name must be 1..64 "
+                           "characters of UTF-8");
+    expect_error("{\"sensors\": {\"a\\/\xc0\xaf\": \"x\"}}",
+                 TEST_FILE ": sensors: \"a/\\xc0\\xaf\": a sensor name must be 1..64 "
+                           "characters of UTF-8");
+    expect_error("{\"sensors\": {\"lr\": \"\xe0\x80\xaf\"}}",
+                 TEST_FILE ": sensors.lr: a room must be 1..64 characters of UTF-8");
+    expect_error("{\"sensors\": {\"lr\": \"\xed\xa0\x80\"}}",
+                 TEST_FILE ": sensors.lr: a room must be 1..64 characters of UTF-8");
+    expect_error("{\"sensors\": {\"lr\": \"\xf4\x90\x80\x80\"}}",
+                 TEST_FILE ": sensors.lr: a room must be 1..64 characters of UTF-8");
+
+    /* The edges of each range stay accepted. */
+    struct config cfg;
+    char err[512];
+    ASSERT_INT_EQ(parse_text(&cfg,
+                             "{\"sensors\": {\"\xe0\xa0\x80\": \"\xed\x9f\xbf\", "
+                             "\"\xf0\x90\x80\x80\": \"\xf4\x8f\xbf\xbf\"}}",
+                             err, sizeof err),
+                  0);
+    ASSERT_INT_EQ(cfg.sensors.count, 2);
+    ASSERT_STR_EQ(sensor_rooms_lookup(&cfg.sensors, "\xf0\x90\x80\x80"), "\xf4\x8f\xbf\xbf");
+    config_free(&cfg);
+}
+
 static void test_check(void)
 {
     struct config cfg;
@@ -909,6 +940,7 @@ int main(void)
     RUN(test_syntax_errors);
     RUN(test_listen_forms);
     RUN(test_sensors_map);
+    RUN(test_sensors_map_refuses_ill_formed_utf8);
     RUN(test_check);
     RUN(test_example_file_holds_the_defaults);
     RUN(test_load_file_errors);
