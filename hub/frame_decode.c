@@ -136,9 +136,12 @@ static size_t copy_utf8_prefix(char *dst, const char *src, size_t max_bytes)
     return len;
 }
 
-/* A client's text for an error message, shortened ("...") when long. */
+/* A client's text for an error message, shortened ("...") when long; empty
+ * text reads "" so the message still names it. */
 static const char *quote_for_message(const char *text, char *buf)
 {
+    if (text[0] == '\0')
+        return "\"\"";
     if (copy_utf8_prefix(buf, text, MESSAGE_QUOTE_MAX) < strlen(text))
         strcat(buf, "...");
     return buf;
@@ -196,6 +199,17 @@ static const char *find_duplicate_key(const cJSON *root)
     }
     free(keys);
     return duplicate;
+}
+
+/* Whether key names more than one top-level member. */
+static bool member_repeats(const cJSON *root, const char *key)
+{
+    int seen = 0;
+    for (const cJSON *item = root->child; item; item = item->next) {
+        if (strcmp(item->string, key) == 0 && ++seen > 1)
+            return true;
+    }
+    return false;
 }
 
 /* Walks cJSON's members and the raw members side by side (both in frame
@@ -642,8 +656,9 @@ static void decode_object(const struct decode_rules *rules, const cJSON *root, c
     const char *duplicate = find_duplicate_key(root);
     if (duplicate) {
         /* The ack of a reading echoes its seq whenever that is valid; a
-         * repeated seq is not (which one would it be?). */
-        if (cls == CLASS_READING && strcmp(duplicate, "seq") != 0)
+         * repeated seq is not (which one would it be?), even when another
+         * member repeats first and is the one reported. */
+        if (cls == CLASS_READING && !member_repeats(root, "seq"))
             decode_seq(&m, out);
         char quoted[MESSAGE_QUOTE_MAX + 4];
         refuse(out, "%s: duplicate member", quote_for_message(duplicate, quoted));

@@ -476,6 +476,29 @@ static void test_refusal_keeps_valid_seq(void)
     decoded_frame_free(&out);
 }
 
+/* Found by fuzz_frame_decode: a repeated seq is never echoed, also when
+ * another member repeats first and is the one the error names. */
+static void test_repeated_seq_not_echoed_behind_other_duplicate(void)
+{
+    struct decoded_frame out;
+    decode("{\"sensor\":\"a\",\"hum\":1,\"hum\":2,\"seq\":17,\"seq\":18}", &out);
+    ASSERT_STR_EQ(out.error, "hum: duplicate member");
+    ASSERT(!out.has_seq);
+    decoded_frame_free(&out);
+
+    decode("{\"seq\":17,\"a\":1,\"a\":2,\"s\\u0065q\":17}", &out);
+    ASSERT_STR_EQ(out.error, "a: duplicate member");
+    ASSERT(!out.has_seq);
+    decoded_frame_free(&out);
+}
+
+/* Found by fuzz_frame_decode: a repeated empty key was refused with
+ * ": duplicate member", which names nothing. */
+static void test_duplicate_empty_key_is_named(void)
+{
+    ASSERT_REFUSED("{\"\":\"x\",\"sensor\":\"a\",\"temp\":1,\"\":\"y\"}", "\"\": duplicate member");
+}
+
 static void test_extra_keeps_text_as_sent(void)
 {
     struct decoded_frame out;
@@ -875,6 +898,8 @@ int main(void)
     RUN(test_ts_errors);
     RUN(test_seq_rules);
     RUN(test_refusal_keeps_valid_seq);
+    RUN(test_repeated_seq_not_echoed_behind_other_duplicate);
+    RUN(test_duplicate_empty_key_is_named);
     RUN(test_extra_keeps_text_as_sent);
     RUN(test_duplicate_members);
     RUN(test_duplicate_members_in_large_frame);
