@@ -15,6 +15,7 @@
 
 #include "frame_decode.h"
 #include "framer.h"
+#include "bench_clock.h"
 
 /* Distinct frames cycled through, so no stage sees one string over and over. */
 #define FRAME_COUNT 1024
@@ -28,20 +29,6 @@ struct frames {
     char *stream; /* all of them back to back */
     size_t stream_len;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Frames shaped as sensor-sim sends them (sim_frame_format). */
 static int frames_make(struct frames *f, int64_t base_ms)

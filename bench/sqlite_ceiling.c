@@ -18,26 +18,13 @@
 #include <time.h>
 
 #include "db.h"
+#include "bench_clock.h"
 
 /* Rows per transaction, as the issue asks (the hub's group commits are of
  * whatever arrived during the previous commit). */
 #define BATCH_ROWS 1000
 /* Sensors the rows are spread over, as with 100 simulated connections. */
 #define SENSOR_COUNT 100
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Values that look like a room's: a fixed pattern, no randomness needed. */
 static double temp_of(uint64_t n)
