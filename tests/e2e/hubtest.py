@@ -479,6 +479,20 @@ class Sender(threading.Thread):
                                            % (timeout, self.sent, len(self.data)))
 
 
+def ack_batches(sock):
+    """Yields the JSON lines the hub sends on sock, a list per recv(), until
+    EOF; a socket error propagates to the caller."""
+    buf = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return
+        buf += chunk
+        lines = buf.split(b"\n")
+        buf = lines.pop()
+        yield [json.loads(line) for line in lines]
+
+
 def proc_status_kb(pid, field):
     """A kB figure (VmRSS, VmHWM, ...) from /proc/PID/status."""
     with open("/proc/%d/status" % pid, encoding="ascii") as f:

@@ -7,7 +7,6 @@ survives; after a restart on the same file, resending every frame gives
 "dup":true for the acked ones and no (sensor, ts_ms) is stored twice.
 """
 
-import json
 import signal
 import socket
 import struct
@@ -57,17 +56,10 @@ class StreamClient:
             self.write_error = e
 
     def _read(self):
-        buf = b""
         try:
-            while True:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
-                lines = buf.split(b"\n")
-                buf = lines.pop()
+            for acks in hubtest.ack_batches(self.sock):
                 with self.cond:
-                    self.acks.extend(json.loads(x) for x in lines)
+                    self.acks.extend(acks)
                     self.cond.notify_all()
         except OSError as e:
             self.read_error = e

@@ -11,7 +11,6 @@ sent is resent: the acked frames come back "dup":true, and nothing is stored
 twice.
 """
 
-import json
 import os
 import random
 import shutil
@@ -85,18 +84,10 @@ class WindowedClient:
             pass  # the hub was killed
 
     def _read(self):
-        buf = b""
         try:
-            while True:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
-                lines = buf.split(b"\n")
-                buf = lines.pop()
+            for acks in hubtest.ack_batches(self.sock):
                 with self.cond:
-                    for line in lines:
-                        ack = json.loads(line)
+                    for ack in acks:
                         if ack != {"ok": True, "seq": self.acked} and len(self.wrong_acks) < 5:
                             self.wrong_acks.append((self.acked, ack))
                         self.acked += 1
