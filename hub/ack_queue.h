@@ -42,11 +42,6 @@ struct ack_queue {
 void ack_queue_init(struct ack_queue *q, uint32_t cap);
 void ack_queue_free(struct ack_queue *q);
 
-static inline bool ack_queue_full(const struct ack_queue *q)
-{
-    return q->count >= q->cap;
-}
-
 /* Appends a slot for a reading handed to the store. Returns 0, or -1 when
  * the queue is full or memory is short. */
 int ack_queue_push_waiting(struct ack_queue *q, bool has_seq, int64_t seq);
