@@ -46,6 +46,7 @@ struct store {
     struct store_item *queue_head; /* submitted, not yet taken by the thread */
     struct store_item *queue_tail; /* last of them, for O(1) append */
     size_t queue_count;            /* items in the queue */
+    size_t wake_at;                /* the thread sleeps until queue_count reaches this; 0: awake */
     struct store_item *done_head;  /* finished, not yet reported to the loop */
     struct store_item *done_tail;  /* last of them */
     bool stopping;                 /* store_stop called: finish the queue and exit */
@@ -317,9 +318,11 @@ static void gather(struct store *store, int64_t now_us)
     int64_t deadline_us = now_us + STORE_GATHER_MAX_US;
     struct timespec deadline = {.tv_sec = (time_t)(deadline_us / 1000000),
                                 .tv_nsec = (long)(deadline_us % 1000000) * 1000};
+    store->wake_at = want;
     while (store->queue_count < want && !store->stopping)
         if (pthread_cond_timedwait(&store->wake, &store->lock, &deadline) != 0)
             break;
+    store->wake_at = 0;
 }
 
 /* The store thread: takes everything queued (up to STORE_MAX_BATCH) as one
@@ -329,8 +332,10 @@ static void *store_thread_main(void *arg)
     struct store *store = arg;
     pthread_mutex_lock(&store->lock);
     for (;;) {
+        store->wake_at = 1;
         while (store->queue_head == NULL && !store->stopping)
             pthread_cond_wait(&store->wake, &store->lock);
+        store->wake_at = 0;
         if (store->queue_head == NULL)
             break;
         int64_t now_us = monotonic_us();
@@ -452,7 +457,10 @@ void store_submit(struct store *store, struct store_item *first, struct store_it
     else
         store->queue_head = first;
     store->queue_tail = last;
-    pthread_cond_signal(&store->wake);
+    /* Wake the thread only when it waits for what is now there: while it
+     * gathers, a wake-up per reading would cost a context switch each. */
+    if (store->wake_at != 0 && store->queue_count >= store->wake_at)
+        pthread_cond_signal(&store->wake);
     pthread_mutex_unlock(&store->lock);
 }
 
