@@ -171,6 +171,22 @@ class Hub:
                                    % (rx.pattern, timeout, self.log_text()))
                 self._cond.wait(left)
 
+    def wait_for_log_lines(self, pattern, n, timeout=READ_TIMEOUT_S, start=0):
+        """Waits until n stderr lines (from index start) match pattern and
+        returns them; the log arrives through a reader thread, so a line the
+        hub wrote before some other event may not have been read yet."""
+        rx = re.compile(pattern) if isinstance(pattern, str) else pattern
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [line for line in self.lines[start:] if rx.search(line)]
+                if len(found) >= n or self._stderr_done:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return found
+                self._cond.wait(left)
+
     def log_count(self):
         with self._cond:
             return len(self.lines)

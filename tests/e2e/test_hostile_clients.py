@@ -155,7 +155,7 @@ class DeafClientTest(unittest.TestCase):
             self.assertFalse(sender.is_alive(), "a deaf client is still open")
             self.assertIsInstance(sender.error, (ConnectionResetError, BrokenPipeError))
             self.assertLess(sender.sent, len(data), "the hub read everything")
-        timeouts = [line for line in hub.lines[mark:] if "(write_timeout_s), closing" in line]
+        timeouts = hub.wait_for_log_lines(r"\(write_timeout_s\), closing", self.N, start=mark)
         self.assertEqual(len(timeouts), self.N, "\n".join(timeouts))
         peak_kb = hub.hwm_kb()
         per_client = (peak_kb - start_kb) * KB // self.N

@@ -172,7 +172,7 @@ class DiskFullTest(unittest.TestCase):
             c.send(b'{"cmd":"ping"}\n')
             self.assertEqual(c.read_line(), {"ok": True, "cmd": "ping"})
             self.assertEqual(stored_seqs(hub.db_path, "full"), [0, 1, 2])
-            full_lines = hub.log_lines_matching(FULL_LINE)
+            full_lines = hub.wait_for_log_lines(FULL_LINE, 1)
             self.assertEqual(len(full_lines), 1, hub.log_text())
             self.assertIn(hub.db_path, full_lines[0])
 
@@ -185,7 +185,7 @@ class DiskFullTest(unittest.TestCase):
         self.assertEqual(RECOVERED_LINE.search(recovered).group(1), str(len(refused)))
         self.assertEqual(stored_seqs(hub.db_path, "full"), list(range(109)))
         for rx in (FULL_LINE, RECOVERED_LINE, BUSY_LINE, UNBUSY_LINE):
-            self.assertEqual(len(hub.log_lines_matching(rx)), 1, hub.log_text())
+            self.assertEqual(len(hub.wait_for_log_lines(rx, 1)), 1, hub.log_text())
         self.assertEqual(hub.stop(), 0, hub.log_text())
         self.assertEqual(hubtest.integrity_check(hub.db_path), "ok")
 
@@ -212,8 +212,8 @@ class DiskFullTest(unittest.TestCase):
             self.assertGreaterEqual(len(refused), 50)
             self.assertEqual(stored_seqs(hub.db_path, "grow"), stored)
             starts, ends = episodes(acks)
-            self.assertEqual(len(hub.log_lines_matching(FULL_LINE)), starts, hub.log_text())
-            self.assertEqual(len(hub.log_lines_matching(RECOVERED_LINE)), ends, hub.log_text())
+            self.assertEqual(len(hub.wait_for_log_lines(FULL_LINE, starts)), starts, hub.log_text())
+            self.assertEqual(len(hub.wait_for_log_lines(RECOVERED_LINE, ends)), ends, hub.log_text())
 
             remount_tmpfs(mnt, "16m")
             c.send(b"".join(frames[i] for i in refused))
@@ -221,8 +221,9 @@ class DiskFullTest(unittest.TestCase):
                                                           for i in refused])
         hub.wait_for_log(RECOVERED_LINE)
         self.assertEqual(stored_seqs(hub.db_path, "grow"), list(range(len(acks))))
-        self.assertEqual(len(hub.log_lines_matching(FULL_LINE)), starts, hub.log_text())
-        self.assertEqual(len(hub.log_lines_matching(RECOVERED_LINE)), starts, hub.log_text())
+        self.assertEqual(len(hub.wait_for_log_lines(FULL_LINE, starts)), starts, hub.log_text())
+        self.assertEqual(len(hub.wait_for_log_lines(RECOVERED_LINE, starts)), starts,
+                         hub.log_text())
         self.assertEqual(hub.stop(), 0, hub.log_text())
         self.assertEqual(hubtest.integrity_check(hub.db_path), "ok")
 
@@ -266,8 +267,8 @@ class LockedDatabaseTest(unittest.TestCase):
         self.assertEqual(hub.query("SELECT count(*) AS n, count(DISTINCT seq) AS d "
                                    "FROM readings"), [{"n": self.FRAMES, "d": self.FRAMES}])
         hub.wait_for_log(UNBUSY_LINE)
-        self.assertEqual(len(hub.log_lines_matching(BUSY_LINE)), 1, hub.log_text())
-        self.assertEqual(len(hub.log_lines_matching(UNBUSY_LINE)), 1, hub.log_text())
+        self.assertEqual(len(hub.wait_for_log_lines(BUSY_LINE, 1)), 1, hub.log_text())
+        self.assertEqual(len(hub.wait_for_log_lines(UNBUSY_LINE, 1)), 1, hub.log_text())
         self.assertEqual(hub.log_lines_matching(r" error "), [])
         self.assertEqual(hub.stop(), 0, hub.log_text())
 
