@@ -90,23 +90,29 @@ static void on_close(uv_handle_t *handle)
     maybe_free(c);
 }
 
+/* Its place under max_connections is free as soon as the hub is done with
+ * it (all acks written, or given up), not when the socket has lingered and
+ * its last reading has come back from the store. Logs the close line once. */
+static void release_place(struct client *c, const char *reason)
+{
+    if (!c->close_reason)
+        c->close_reason = reason;
+    if (!c->counted)
+        return;
+    c->counted = false;
+    c->hub->client_count--;
+    log_info("client %" PRIu64 " %s: closed (%s): %" PRIu64 " stored, %" PRIu64
+             " duplicates, %" PRIu64 " refused, %" PRIu64 " not stored (storage)",
+             c->id, c->peer, c->close_reason ? c->close_reason : "closed", c->stored, c->duplicates,
+             c->refused, c->storage_failed);
+}
+
 static void close_now(struct client *c, const char *reason)
 {
     if (c->closing)
         return;
     c->closing = true;
-    if (!c->close_reason)
-        c->close_reason = reason;
-    /* Its place under max_connections is free as soon as the hub gives up
-     * on it, not when its last reading has come back from the store. */
-    if (c->counted) {
-        c->counted = false;
-        c->hub->client_count--;
-        log_info("client %" PRIu64 " %s: closed (%s): %" PRIu64 " stored, %" PRIu64
-                 " duplicates, %" PRIu64 " refused, %" PRIu64 " not stored (storage)",
-                 c->id, c->peer, c->close_reason ? c->close_reason : "closed", c->stored,
-                 c->duplicates, c->refused, c->storage_failed);
-    }
+    release_place(c, reason);
     uv_close((uv_handle_t *)&c->tcp, on_close);
     uv_close((uv_handle_t *)&c->timer, on_close);
 }
@@ -348,6 +354,10 @@ static void resume_input(struct client *c)
         c->held = NULL;
         c->held_len = c->held_off = 0;
     }
+    if (c->hub->stopping) {
+        finish_input(c, "hub stopping");
+        return;
+    }
     if (!c->input_done && !c->reading && !c->closing)
         start_reading(c);
 }
@@ -366,8 +376,9 @@ static void on_write_done(uv_write_t *req, int status)
         close_now(c, "write failed");
         return;
     }
-    if (c->tcp.write_queue_size == 0)
-        c->write_stalled_ms = 0;
+    /* Acks drained: the peer reads, however slowly, so the write timeout
+     * counts from now (or stops when nothing is left). */
+    c->write_stalled_ms = c->tcp.write_queue_size ? (int64_t)uv_now(c->hub->loop) : 0;
     client_flush(c);
 }
 
@@ -455,6 +466,7 @@ static void begin_shutdown(struct client *c)
     if (c->shutting_down || c->closing)
         return;
     c->shutting_down = true;
+    release_place(c, NULL);
     stop_reading(c);
     if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
         close_now(c, NULL);
@@ -513,6 +525,8 @@ static void start_reading(struct client *c)
         return;
     }
     c->reading = true;
+    /* The idle deadline applies again (it was off while paused). */
+    arm_timer(c);
 }
 
 /* The earliest of the idle deadline, the write deadline and the linger
@@ -532,6 +546,8 @@ static int64_t next_deadline(const struct client *c)
         if (write_due < due)
             due = write_due;
     }
+    if (c->hub->stopping && c->hub->stop_deadline_ms < due)
+        due = c->hub->stop_deadline_ms;
     return due;
 }
 
@@ -543,6 +559,12 @@ static void on_timer(uv_timer_t *timer)
     c->timer_due_ms = 0;
     if (c->shutting_down && c->linger_until_ms && now >= c->linger_until_ms) {
         close_now(c, NULL);
+        return;
+    }
+    if (c->hub->stopping && now >= c->hub->stop_deadline_ms) {
+        log_warn("client %" PRIu64 " %s: acks still pending %d s after the stop signal, closing",
+                 c->id, c->peer, HUB_STOP_GRACE_MS / 1000);
+        close_now(c, "hub stopping");
         return;
     }
     if (c->write_stalled_ms && now - c->write_stalled_ms >= (int64_t)cfg->write_timeout_s * 1000) {
@@ -667,11 +689,16 @@ void client_on_stored(struct client *c, const struct store_item *item)
     }
 }
 
+/* Frames already read but held back by backpressure are still framed, stored
+ * and acked as acks drain (PROTOCOL.md: frames the hub has read are stored
+ * and acked); the socket is not read again. */
 void client_stop(struct client *c)
 {
     if (c->closing)
         return;
     stop_reading(c);
-    finish_input(c, "hub stopping");
+    if (!c->paused)
+        finish_input(c, "hub stopping");
+    arm_timer(c);
     client_flush(c);
 }

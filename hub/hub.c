@@ -79,6 +79,8 @@ static void stop_hub(struct hub *hub, const char *signame)
     log_info("%s received: stopping; finishing %zu connections (a second signal exits at once)",
              signame, open);
     hub->stopping = true;
+    hub->stop_deadline_ms = (int64_t)uv_now(hub->loop) + HUB_STOP_GRACE_MS;
+    store_begin_stop(hub->store);
     for (size_t i = 0; i < hub->listener_count; i++)
         close_handle((uv_handle_t *)&hub->listeners[i]);
     for (struct client *c = hub->clients; c; c = c->next)
@@ -111,8 +113,7 @@ static void format_endpoint(const struct sockaddr_storage *sa, char *out, size_t
     }
 }
 
-static int listen_on(uv_tcp_t *tcp, const struct listen_endpoint *ep, char *err,
-                     size_t errlen)
+static int listen_on(uv_tcp_t *tcp, const struct listen_endpoint *ep, char *err, size_t errlen)
 {
     struct sockaddr_storage addr;
     memset(&addr, 0, sizeof(addr));

@@ -35,6 +35,11 @@
 #define STORE_GATHER_WINDOW_US 10000
 #define STORE_RECENT_OWNERS 64
 
+/* After the stop signal, how long commits keep waiting for another writer's
+ * lock before the remaining readings are refused ("storage error"), so a
+ * forgotten sqlite3 session cannot hold a stopping hub forever. */
+#define STORE_STOP_BUSY_GRACE_US 5000000
+
 struct store {
     struct db *db;                 /* owned; used by the store thread only while it runs */
     store_done_cb done;            /* reports finished items on the loop thread */
@@ -56,12 +61,13 @@ struct store {
      * it starts and once when it ends, not once per batch. A lock and a
      * full disk are tracked apart: a lock taken while the disk is full is
      * its own short episode inside the long one. */
-    enum db_failure failing; /* DB_OK, or why the last commit refused its readings */
-    uint64_t refused;        /* readings refused since failing was last DB_OK */
-    bool busy;               /* the last commit attempt met another writer's lock */
-    uint64_t busy_attempts;  /* attempts that met it since busy was set */
-    bool abandon_busy;       /* locked at shutdown, stop retrying */
-    size_t pending;          /* loop thread: submitted, not yet reported */
+    enum db_failure failing;   /* DB_OK, or why the last commit refused its readings */
+    uint64_t refused;          /* readings refused since failing was last DB_OK */
+    bool busy;                 /* the last commit attempt met another writer's lock */
+    uint64_t busy_attempts;    /* attempts that met it since busy was set */
+    bool abandon_busy;         /* locked at shutdown, stop retrying */
+    int64_t stop_requested_us; /* when store_begin_stop was called, or 0 */
+    size_t pending;            /* loop thread: submitted, not yet reported */
     /* Store thread: who submitted the last items taken, and when (see
      * STORE_GATHER_MAX_US). */
     struct {
@@ -104,12 +110,23 @@ static struct store_item *take_batch(struct store *store, size_t *count)
     return head;
 }
 
-static bool is_stopping(struct store *store)
+static int64_t monotonic_us(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
+/* Whether to give up on a locked database: the hub is stopping and has
+ * waited STORE_STOP_BUSY_GRACE_US for the lock since the stop signal. */
+static bool stop_grace_over(struct store *store)
 {
     pthread_mutex_lock(&store->lock);
-    bool stopping = store->stopping;
+    bool over =
+        store->stopping || (store->stop_requested_us != 0 &&
+                            monotonic_us() - store->stop_requested_us >= STORE_STOP_BUSY_GRACE_US);
     pthread_mutex_unlock(&store->lock);
-    return stopping;
+    return over;
 }
 
 /* Waits ms milliseconds, or less when store_stop wakes the thread. */
@@ -215,7 +232,7 @@ static enum db_failure commit_with_retry(struct store *store, size_t count, char
             note_not_busy(store);
             return failure;
         }
-        if (is_stopping(store)) {
+        if (stop_grace_over(store)) {
             store->abandon_busy = true;
             continue;
         }
@@ -269,13 +286,6 @@ static void process_batch(struct store *store, struct store_item *items, size_t 
     pthread_mutex_unlock(&store->lock);
     /* Sends coalesce; the callback always takes the whole done list. */
     uv_async_send(&store->async);
-}
-
-static int64_t monotonic_us(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
 }
 
 /* Distinct submitters among the items taken within the last window. */
@@ -473,6 +483,13 @@ void store_get_stats(struct store *store, struct store_stats *out)
 {
     pthread_mutex_lock(&store->lock);
     *out = store->stats;
+    pthread_mutex_unlock(&store->lock);
+}
+
+void store_begin_stop(struct store *store)
+{
+    pthread_mutex_lock(&store->lock);
+    store->stop_requested_us = monotonic_us();
     pthread_mutex_unlock(&store->lock);
 }
 

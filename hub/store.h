@@ -58,6 +58,10 @@ struct store_stats {
 /* Any thread: a consistent snapshot of the counters. */
 void store_get_stats(struct store *store, struct store_stats *out);
 
+/* Loop thread: the hub is stopping. What is queued is still committed, but
+ * commits wait for a locked database only a few more seconds. */
+void store_begin_stop(struct store *store);
+
 /* Loop thread: commits what is queued, stops the thread, closes the async
  * handle. The last items are still reported through done. Call once, when no
  * more items will be submitted; free with store_free() after uv_run returns. */
