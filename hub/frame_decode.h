@@ -13,10 +13,10 @@
  * frames"). Pure: no I/O, the clock is a parameter. Parses with cJSON. */
 
 struct decode_rules {
-    double temp_min;                   /* accepted temperature range, Celsius */
+    double temp_min; /* accepted temperature range, Celsius */
     double temp_max;
-    int64_t max_future_s;              /* how far ahead of now a ts may be */
-    const struct sensor_rooms *rooms;  /* config `sensors` map; may be NULL */
+    int64_t max_future_s;             /* how far ahead of now a ts may be */
+    const struct sensor_rooms *rooms; /* config `sensors` map; may be NULL */
 };
 
 enum frame_kind {
@@ -34,16 +34,16 @@ enum frame_command {
 
 struct decoded_frame {
     enum frame_kind kind;
-    bool has_seq;              /* the frame had a valid seq (echoed in the ack) */
+    bool has_seq; /* the frame had a valid seq (echoed in the ack) */
     int64_t seq;
-    struct reading reading;    /* FRAME_READING; reading.extra is owned by this struct */
-    enum frame_command command;/* FRAME_COMMAND */
-    char *cmd_json;            /* FRAME_COMMAND, and FRAME_REFUSED for a command frame (cmd or
-                                  token not a string), so the answer names its cmd: the cmd
-                                  member's value as JSON text, as sent ("\"ping\"") */
-    char *token;               /* COMMAND_HELLO: the token string (NULL when absent) */
-    char *echo_json;           /* COMMAND_ECHO: the data member as JSON text ("null" when absent) */
-    char error[256];           /* FRAME_REFUSED: "hum: 140 is out of range [0, 100]" */
+    struct reading reading;     /* FRAME_READING; reading.extra is owned by this struct */
+    enum frame_command command; /* FRAME_COMMAND */
+    char *cmd_json;             /* FRAME_COMMAND, and FRAME_REFUSED for a command frame (cmd or
+                                   token not a string), so the answer names its cmd: the cmd
+                                   member's value as JSON text, as sent ("\"ping\"") */
+    char *token;                /* COMMAND_HELLO: the token string (NULL when absent) */
+    char *echo_json; /* COMMAND_ECHO: the data member as JSON text ("null" when absent) */
+    char error[256]; /* FRAME_REFUSED: "hum: 140 is out of range [0, 100]" */
 };
 
 /* Decodes frame[0..len) received at now_ms (hub clock, Unix ms). Always fills
