@@ -205,6 +205,35 @@ int time_from_unix_number(double value, int64_t *ms, char *err, size_t errlen)
     return 0;
 }
 
+static int local_to_unix_ms(const struct civil_time *t, int64_t *ms, char *err, size_t errlen);
+
+/* Ends a parse at p, where the zone must be: converts t with it. Without a
+ * zone, RFC 3339 refuses the time and rtl_433 (which also allows +HHMM) reads
+ * it in the local time zone. */
+static int convert_at_zone(const char *p, const struct civil_time *t, bool rtl433, int64_t *ms,
+                           char *err, size_t errlen)
+{
+    int64_t offset_minutes = 0;
+    switch (read_zone(p, rtl433, &offset_minutes, err, errlen)) {
+    case ZONE_NONE:
+        if (rtl433)
+            return local_to_unix_ms(t, ms, err, errlen);
+        snprintf(err, errlen, "text time needs a zone (Z or +HH:MM)");
+        return -1;
+    case ZONE_MALFORMED:
+        snprintf(err, errlen,
+                 rtl433 ? "expected Z, +HH:MM or +HHMM after the seconds"
+                        : "expected Z, +HH:MM or -HH:MM after the seconds");
+        return -1;
+    case ZONE_OUT_OF_RANGE:
+        return -1;
+    case ZONE_FOUND:
+        break;
+    }
+    *ms = civil_to_unix_ms(t, offset_minutes);
+    return 0;
+}
+
 int time_parse_rfc3339(const char *text, int64_t *ms, char *err, size_t errlen)
 {
     struct civil_time t;
@@ -215,21 +244,7 @@ int time_parse_rfc3339(const char *text, int64_t *ms, char *err, size_t errlen)
     }
     if (check_civil(&t, err, errlen) != 0)
         return -1;
-    int64_t offset_minutes = 0;
-    switch (read_zone(p, false, &offset_minutes, err, errlen)) {
-    case ZONE_NONE:
-        snprintf(err, errlen, "text time needs a zone (Z or +HH:MM)");
-        return -1;
-    case ZONE_MALFORMED:
-        snprintf(err, errlen, "expected Z, +HH:MM or -HH:MM after the seconds");
-        return -1;
-    case ZONE_OUT_OF_RANGE:
-        return -1;
-    case ZONE_FOUND:
-        break;
-    }
-    *ms = civil_to_unix_ms(&t, offset_minutes);
-    return 0;
+    return convert_at_zone(p, &t, false, ms, err, errlen);
 }
 
 /* rtl_433's `-M time:unix` form: digits with an optional fraction, parsed
@@ -294,20 +309,7 @@ int time_parse_rtl433(const char *text, int64_t *ms, char *err, size_t errlen)
     }
     if (check_civil(&t, err, errlen) != 0)
         return -1;
-    int64_t offset_minutes = 0;
-    switch (read_zone(p, true, &offset_minutes, err, errlen)) {
-    case ZONE_NONE:
-        return local_to_unix_ms(&t, ms, err, errlen);
-    case ZONE_MALFORMED:
-        snprintf(err, errlen, "expected Z, +HH:MM or +HHMM after the seconds");
-        return -1;
-    case ZONE_OUT_OF_RANGE:
-        return -1;
-    case ZONE_FOUND:
-        break;
-    }
-    *ms = civil_to_unix_ms(&t, offset_minutes);
-    return 0;
+    return convert_at_zone(p, &t, true, ms, err, errlen);
 }
 
 void time_format_utc(int64_t ms, char *buf, size_t cap)
