@@ -117,6 +117,14 @@ static int64_t monotonic_us(void)
     return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
 }
 
+/* A deadline for pthread_cond_timedwait on the store's (monotonic) clock. */
+static struct timespec monotonic_deadline(int64_t at_us)
+{
+    struct timespec deadline = {.tv_sec = (time_t)(at_us / 1000000),
+                                .tv_nsec = (long)(at_us % 1000000) * 1000};
+    return deadline;
+}
+
 /* Whether to give up on a locked database: the hub is stopping and has
  * waited STORE_STOP_BUSY_GRACE_US for the lock since the stop signal. */
 static bool stop_grace_over(struct store *store)
@@ -132,14 +140,7 @@ static bool stop_grace_over(struct store *store)
 /* Waits ms milliseconds, or less when store_stop wakes the thread. */
 static void wait_or_stop(struct store *store, unsigned ms)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += (time_t)(ms / 1000);
-    deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    struct timespec deadline = monotonic_deadline(monotonic_us() + (int64_t)ms * 1000);
     pthread_mutex_lock(&store->lock);
     int rc = 0;
     while (!store->stopping && rc == 0)
@@ -325,9 +326,7 @@ static void gather(struct store *store, int64_t now_us)
     size_t want = recent_submitters(store, now_us);
     if (store->queue_count >= want)
         return;
-    int64_t deadline_us = now_us + STORE_GATHER_MAX_US;
-    struct timespec deadline = {.tv_sec = (time_t)(deadline_us / 1000000),
-                                .tv_nsec = (long)(deadline_us % 1000000) * 1000};
+    struct timespec deadline = monotonic_deadline(now_us + STORE_GATHER_MAX_US);
     store->wake_at = want;
     while (store->queue_count < want && !store->stopping)
         if (pthread_cond_timedwait(&store->wake, &store->lock, &deadline) != 0)
