@@ -26,14 +26,20 @@
 /* Gathering (PostgreSQL's commit_delay with commit_siblings, made
  * adaptive): when readings come from many connections one at a time, such
  * as a thousand sensors reporting once a second each, every one would be a
- * transaction and an fsync of its own. So before a commit the thread waits,
- * for at most STORE_GATHER_MAX_US, until the queue holds as many items as
- * there were distinct submitters within the last STORE_GATHER_WINDOW_US.
- * One sensor waiting for each ack has one submitter and never waits; many
- * clients answering a batch of acks fill the queue at once. */
-#define STORE_GATHER_MAX_US 5000
+ * transaction and an fsync of its own. So after a commit the thread waits,
+ * until STORE_GATHER_MAX_US after that commit ended at most, until the queue
+ * holds as many items as there were distinct submitters among the last
+ * STORE_RECENT_OWNERS batches taken within STORE_GATHER_WINDOW_US. One
+ * sensor waiting for each ack has one submitter and never waits; clients
+ * answering a batch of acks fill the queue at once; and since at most
+ * STORE_RECENT_OWNERS items are waited for, a queue that already holds that
+ * many (enough to share one fsync) is committed at once, so a hundred clients
+ * with one reading in flight each keep two commits overlapping instead of
+ * being held back into one. The wait starts at the end of the previous
+ * commit, not at the first arrival, so the thread sleeps once per commit. */
+#define STORE_GATHER_MAX_US 10000
 #define STORE_GATHER_WINDOW_US 10000
-#define STORE_RECENT_OWNERS 64
+#define STORE_RECENT_OWNERS 16
 
 /* After the stop signal, how long commits keep waiting for another writer's
  * lock before the remaining readings are refused ("storage error"), so a
@@ -51,7 +57,7 @@ struct store {
     struct store_item *queue_head; /* submitted, not yet taken by the thread */
     struct store_item *queue_tail; /* last of them, for O(1) append */
     size_t queue_count;            /* items in the queue */
-    size_t wake_at;                /* the thread sleeps until queue_count reaches this; 0: awake */
+    size_t wake_at;                /* the thread sleeps until queue_count reaches this; 0: awake or signalled */
     struct store_item *done_head;  /* finished, not yet reported to the loop */
     struct store_item *done_tail;  /* last of them */
     bool stopping;                 /* store_stop called: finish the queue and exit */
@@ -319,18 +325,23 @@ static void note_submitters(struct store *store, const struct store_item *batch,
     }
 }
 
-/* Waits (lock held) until the queue holds as many items as there were
- * recent submitters, or STORE_GATHER_MAX_US have passed. */
-static void gather(struct store *store, int64_t now_us)
+/* Sleeps (lock held) until there is a batch to commit: first, while several
+ * clients submit, until the gathering rule above is met or its time (counted
+ * from since_us, the end of the previous commit) is over; then, if the queue
+ * is still empty, until anything arrives. */
+static void wait_for_batch(struct store *store, int64_t since_us)
 {
-    size_t want = recent_submitters(store, now_us);
-    if (store->queue_count >= want)
-        return;
-    struct timespec deadline = monotonic_deadline(now_us + STORE_GATHER_MAX_US);
-    store->wake_at = want;
-    while (store->queue_count < want && !store->stopping)
-        if (pthread_cond_timedwait(&store->wake, &store->lock, &deadline) != 0)
-            break;
+    size_t want = recent_submitters(store, monotonic_us());
+    if (want >= 2 && store->queue_count < want) {
+        struct timespec deadline = monotonic_deadline(since_us + STORE_GATHER_MAX_US);
+        store->wake_at = want;
+        while (store->queue_count < want && !store->stopping)
+            if (pthread_cond_timedwait(&store->wake, &store->lock, &deadline) != 0)
+                break;
+    }
+    store->wake_at = 1;
+    while (store->queue_head == NULL && !store->stopping)
+        pthread_cond_wait(&store->wake, &store->lock);
     store->wake_at = 0;
 }
 
@@ -340,15 +351,12 @@ static void *store_thread_main(void *arg)
 {
     struct store *store = arg;
     pthread_mutex_lock(&store->lock);
+    int64_t committed_us = monotonic_us();
     for (;;) {
-        store->wake_at = 1;
-        while (store->queue_head == NULL && !store->stopping)
-            pthread_cond_wait(&store->wake, &store->lock);
-        store->wake_at = 0;
+        wait_for_batch(store, committed_us);
         if (store->queue_head == NULL)
             break;
         int64_t now_us = monotonic_us();
-        gather(store, now_us);
         size_t count = 0;
         struct store_item *batch = take_batch(store, &count);
         note_submitters(store, batch, now_us);
@@ -358,6 +366,7 @@ static void *store_thread_main(void *arg)
         bool idle = store->queue_head == NULL;
         pthread_mutex_unlock(&store->lock);
         db_checkpoint(store->db, idle);
+        committed_us = monotonic_us();
         pthread_mutex_lock(&store->lock);
     }
     pthread_mutex_unlock(&store->lock);
@@ -467,10 +476,15 @@ void store_submit(struct store *store, struct store_item *first, struct store_it
         store->queue_head = first;
     store->queue_tail = last;
     /* Wake the thread only when it waits for what is now there: while it
-     * gathers, a wake-up per reading would cost a context switch each. */
-    if (store->wake_at != 0 && store->queue_count >= store->wake_at)
-        pthread_cond_signal(&store->wake);
+     * gathers, a wake-up per reading would cost a context switch each. The
+     * signal goes after the unlock, so the woken thread does not at once
+     * block again on the lock this thread still holds. */
+    bool wake = store->wake_at != 0 && store->queue_count >= store->wake_at;
+    if (wake)
+        store->wake_at = 0;
     pthread_mutex_unlock(&store->lock);
+    if (wake)
+        pthread_cond_signal(&store->wake);
 }
 
 size_t store_pending(const struct store *store)
