@@ -660,6 +660,10 @@ static void decode_object(const struct decode_rules *rules, const cJSON *root, c
          * member repeats first and is the one reported. */
         if (cls == CLASS_READING && !member_repeats(root, "seq"))
             decode_seq(&m, out);
+        /* Every command answer names its cmd: the last one when it repeats,
+         * as JSON readers that keep the last duplicate see the frame. */
+        if (cls == CLASS_COMMAND)
+            out->cmd_json = copy_span(m.raw[F_CMD].value);
         char quoted[MESSAGE_QUOTE_MAX + 4];
         refuse(out, "%s: duplicate member", quote_for_message(duplicate, quoted));
         return;

@@ -872,6 +872,20 @@ static void test_commands(void)
     ASSERT_STR_EQ(out.cmd_json, "5");
     decoded_frame_free(&out);
 
+    /* a command refused for a repeated member still names its cmd
+     * (PROTOCOL.md: every answer carries the cmd it answers); a repeated
+     * cmd is named by its last value, as JSON readers that keep the last
+     * duplicate see it */
+    decode("{\"cmd\":\"ping\",\"x\":1,\"x\":2}", &out);
+    ASSERT_INT_EQ(out.kind, FRAME_REFUSED);
+    ASSERT_STR_EQ(out.error, "x: duplicate member");
+    ASSERT_STR_EQ(out.cmd_json, "\"ping\"");
+    decoded_frame_free(&out);
+    decode("{\"cmd\":\"ping\",\"cmd\":\"echo\"}", &out);
+    ASSERT_STR_EQ(out.error, "cmd: duplicate member");
+    ASSERT_STR_EQ(out.cmd_json, "\"echo\"");
+    decoded_frame_free(&out);
+
     /* cmd makes it a command: model, seq and reading members are ignored */
     decode("{\"model\":\"M\",\"cmd\":\"ping\",\"seq\":17,\"temp\":999}", &out);
     ASSERT_INT_EQ(out.kind, FRAME_COMMAND);

@@ -181,6 +181,13 @@ class HostileInputTest(unittest.TestCase):
         self.refused_then_works(b'{"sensor":"s","temp":1,"seq":5,"seq":6}\n',
                                 error="seq: duplicate member")
 
+    def test_duplicate_member_answer_names_the_cmd(self):
+        # PROTOCOL.md "Command frames": every answer carries the cmd it
+        # answers, a refusal too.
+        self.c.send(b'{"cmd":"ping","x":1,"x":2}\n' + PING)
+        self.assertEqual(self.c.read_lines(2), [
+            {"ok": False, "cmd": "ping", "error": "x: duplicate member"}, PONG])
+
     def test_numbers_beyond_a_double(self):
         self.refused_then_works(b'{"sensor":"s","temp":1e400,"seq":3}\n',
                                 error="temp: must be a finite number", seq=3)
