@@ -123,7 +123,9 @@ static int listen_on(uv_tcp_t *tcp, const struct listen_endpoint *ep, char *err,
     const char *step = "bad address";
     if (r == 0) {
         step = "cannot bind";
-        r = uv_tcp_bind(tcp, (const struct sockaddr *)&addr, 0);
+        /* An IPv6 endpoint takes IPv6 only (as nginx does), so "[::]:8080"
+         * beside "0.0.0.0:8080" works whatever net.ipv6.bindv6only says. */
+        r = uv_tcp_bind(tcp, (const struct sockaddr *)&addr, v6 ? UV_TCP_IPV6ONLY : 0);
     }
     if (r == 0) {
         step = "cannot listen";

@@ -215,6 +215,28 @@ class StartupTest(unittest.TestCase):
             self.assertEqual(c.read_line(), {"ok": True, "seq": 1})
         self.assertEqual(hub.stop(), 0)
 
+    def test_ipv4_and_ipv6_wildcards_on_one_port(self):
+        # config/sensorhub.json's example: ["tcp://0.0.0.0:8080",
+        # "tcp://[::]:8080"]. An IPv6 listener is IPv6-only (as in nginx), so
+        # both bind whatever net.ipv6.bindv6only says. Strangers are kept
+        # out by allowed_sources; the test connects over loopback only.
+        try:
+            probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            probe.bind(("::", 0))
+            port = probe.getsockname()[1]
+            probe.close()
+        except OSError:
+            self.skipTest("no IPv6 here")
+        hub = hubtest.start_hub(
+            self, config={"allowed_sources": ["127.0.0.0/8", "::1/128"]}, log_level="info",
+            extra_args=["--listen", "tcp://0.0.0.0:%d" % port, "--listen", "tcp://[::]:%d" % port])
+        for seq, host in enumerate(["127.0.0.1", "::1"], start=1):
+            with hubtest.Client(port, host=host) as c:
+                c.send(b'{"sensor":"dual","temp":20,"seq":%d}\n' % seq)
+                self.assertEqual(c.read_line(), {"ok": True, "seq": seq})
+        self.assertEqual(hub.stop(), 0)
+
     def test_cannot_bind_is_exit_1(self):
         holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.addCleanup(holder.close)
