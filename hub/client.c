@@ -292,7 +292,7 @@ static void handle_frame(struct client *c, const char *frame, size_t len, int64_
 
 /* Keeps bytes that cannot be framed yet because max_unacked acks are pending
  * (Redis's query buffer); at most one read's worth per client. */
-static void hold_input(struct client *c, const char *data, size_t len)
+static void hold_input(struct client *c, const char *data, size_t len, int64_t recv_ms)
 {
     if (c->held && data >= c->held && data < c->held + c->held_len) {
         c->held_off = (size_t)(data - c->held);
@@ -306,6 +306,7 @@ static void hold_input(struct client *c, const char *data, size_t len)
         memcpy(c->held, data, len);
         c->held_len = len;
         c->held_off = 0;
+        c->held_recv_ms = recv_ms;
     }
     stop_reading(c);
     c->paused = true;
@@ -321,13 +322,14 @@ static void submit_pending(struct client *c)
     c->submit_count = 0;
 }
 
-static void process_input(struct client *c, const char *data, size_t len)
+/* Frames data, read from the socket at recv_ms (the readings' receive time,
+ * also for bytes held back and framed later). */
+static void process_input(struct client *c, const char *data, size_t len, int64_t recv_ms)
 {
-    int64_t now_ms = wall_clock_ms();
     uint32_t max_unacked = (uint32_t)cfg_of(c)->max_unacked;
     while (len > 0 && !c->input_done) {
         if (unacked(c) >= max_unacked) {
-            hold_input(c, data, len);
+            hold_input(c, data, len, recv_ms);
             break;
         }
         struct framer_event ev;
@@ -335,7 +337,7 @@ static void process_input(struct client *c, const char *data, size_t len)
         data += used;
         len -= used;
         if (ev.kind == FRAMER_FRAME)
-            handle_frame(c, ev.frame, ev.len, now_ms);
+            handle_frame(c, ev.frame, ev.len, recv_ms);
         else if (ev.kind == FRAMER_ERROR)
             refuse(c, false, 0, NULL, ev.error);
     }
@@ -347,7 +349,7 @@ static void resume_input(struct client *c)
     c->paused = false;
     c->last_read_ms = (int64_t)uv_now(c->hub->loop);
     if (c->held) {
-        process_input(c, c->held + c->held_off, c->held_len - c->held_off);
+        process_input(c, c->held + c->held_off, c->held_len - c->held_off, c->held_recv_ms);
         if (c->paused)
             return;
         free(c->held);
@@ -505,7 +507,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     struct client *c = stream->data;
     if (nread > 0) {
         c->last_read_ms = (int64_t)uv_now(c->hub->loop);
-        process_input(c, buf->base, (size_t)nread);
+        process_input(c, buf->base, (size_t)nread, wall_clock_ms());
         client_flush(c);
     } else if (nread == UV_EOF) {
         end_of_input(c);

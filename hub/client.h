@@ -31,6 +31,7 @@ struct client {
     char *held;                      /* bytes read but not yet framed (backpressure) */
     size_t held_len;                 /* bytes in held */
     size_t held_off;                 /* first unframed byte in held */
+    int64_t held_recv_ms;            /* when held's bytes were read (wall clock, Unix ms) */
     uint32_t acks_writing;           /* acks inside unfinished uv_write requests */
     uint32_t store_inflight;         /* readings at the store that point here */
     struct store_item *submit_first; /* readings of the current read, not yet submitted */

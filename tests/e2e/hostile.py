@@ -276,7 +276,7 @@ class HostileCrowd:
 
 # The hub's memory per connection, from the code (x86-64, glibc, libuv 1.x;
 # sizes printed by a probe compiled against hub/client.h):
-CLIENT_STRUCT_BYTES = 1104  # struct client: uv_tcp_t, uv_timer_t, framer state, counters
+CLIENT_STRUCT_BYTES = 1144  # struct client: uv_tcp_t, uv_timer_t, framer state, counters
 HELD_INPUT_BYTES = 65536    # HUB_READ_BYTES: the rest of one read, held under backpressure
 ACK_SLOT_BYTES = 32         # struct ack_slot, max_unacked of them in a ring
 # Each unacked frame holds at most one of: a store item (600 bytes) and its

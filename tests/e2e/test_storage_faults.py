@@ -272,6 +272,35 @@ class LockedDatabaseTest(unittest.TestCase):
         self.assertEqual(hub.log_lines_matching(r" error "), [])
         self.assertEqual(hub.stop(), 0, hub.log_text())
 
+    def test_held_frames_keep_their_receive_time(self):
+        # SCHEMA.md: recv_ms is when the hub received the reading, and a
+        # frame without ts is stamped with it. Frames read in one go but held
+        # back by backpressure while the database is locked were received
+        # then, not when the lock went away and they were framed.
+        hub = hubtest.start_hub(self, config={"max_unacked": 2}, log_level="info")
+        with hub.client(timeout=30) as c:
+            c.send(b'{"sensor":"warm-up","temp":1,"seq":0}\n')
+            self.assertEqual(c.read_line(), {"ok": True, "seq": 0})
+            lock = CliLock(hub.db_path)
+            self.addCleanup(lock.kill)
+            before_ms = hubtest.now_ms()
+            c.send(b"".join(hubtest.frame(sensor="held", temp=20, seq=i) for i in range(1, 6)))
+            sent_ms = hubtest.now_ms()
+            hub.wait_for_log(BUSY_LINE, timeout=10)
+            left = lock.locked_at + 2.5 - time.monotonic()
+            if left > 0:
+                time.sleep(left)  # the lock is held this long on purpose
+            lock.release()
+            self.assertEqual(c.read_lines(5), [{"ok": True, "seq": i} for i in range(1, 6)])
+        rows = hub.query("SELECT seq, recv_ms, ts_ms FROM readings WHERE seq > 0 ORDER BY seq")
+        self.assertEqual([r["seq"] for r in rows], [1, 2, 3, 4, 5])
+        for r in rows:
+            self.assertEqual(r["ts_ms"], r["recv_ms"], r)
+            self.assertTrue(before_ms <= r["recv_ms"] <= sent_ms + 500,
+                            "seq %d received at %d, sent between %d and %d"
+                            % (r["seq"], r["recv_ms"], before_ms, sent_ms))
+        self.assertEqual(hub.stop(), 0, hub.log_text())
+
     def test_lock_for_3_seconds(self):
         self.locked_for(3)
 
