@@ -4,12 +4,15 @@ socketserver.ThreadingTCPServer, one thread per client, and for every line
 one sqlite3 INSERT and one commit before the ack (so "ack means stored" holds,
 as it does for the hub).
 
-It uses the hub's schema file, WAL and synchronous=FULL, and one connection
-shared by the threads under a lock (a connection per thread would add
-SQLITE_BUSY retries and make it slower still). It validates nothing and does
-no duplicate check: it does less than the hub.
+It uses the hub's schema file and one connection shared by the threads under
+a lock (a connection per thread would add SQLITE_BUSY retries and make it
+slower still). It validates nothing and does no duplicate check: it does less
+than the hub. --journal wal (the default) gives it the hub's durability
+settings, WAL and synchronous=FULL; --journal default leaves SQLite's own
+defaults (a rollback journal, synchronous=FULL), as tutorials do, which costs
+several fsyncs per commit instead of one.
 
-    threaded_server.py --port N --db FILE --schema schema/001_initial.sql
+    threaded_server.py --port N --db FILE --schema schema/001_initial.sql [--journal wal|default]
 """
 
 import argparse
@@ -26,12 +29,13 @@ class ReadingServer(socketserver.ThreadingTCPServer):
     # Enough for 1 000 sensors connecting at once (the default is 5).
     request_queue_size = 1024
 
-    def __init__(self, address, db_path, schema_path):
+    def __init__(self, address, db_path, schema_path, journal):
         super().__init__(address, ReadingHandler)
         self.lock = threading.Lock()
         self.db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
+        if journal == "wal":
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
         if self.db.execute("PRAGMA user_version").fetchone()[0] == 0:
             with open(schema_path, encoding="utf-8") as f:
                 self.db.executescript(f.read())
@@ -76,8 +80,9 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--db", required=True)
     parser.add_argument("--schema", required=True)
+    parser.add_argument("--journal", choices=["wal", "default"], default="wal")
     args = parser.parse_args()
-    with ReadingServer(("127.0.0.1", args.port), args.db, args.schema) as server:
+    with ReadingServer(("127.0.0.1", args.port), args.db, args.schema, args.journal) as server:
         server.serve_forever()
 
 
