@@ -78,6 +78,7 @@ static void maybe_free(struct client *c)
         c->next->prev = c->prev;
     framer_free(&c->framer);
     ack_queue_free(&c->acks);
+    error_limit_free(&c->errors);
     free(c->held);
     free(c);
     hub_client_gone(hub);
@@ -138,25 +139,6 @@ static void finish_input(struct client *c, const char *reason)
     c->paused = false;
 }
 
-/* Counts one error ack in a per-second ring covering the last minute; returns
- * true when the client has reached max_errors_per_minute. */
-static bool count_error(struct client *c)
-{
-    int64_t second = (int64_t)(uv_now(c->hub->loop) / 1000);
-    if (second - c->error_second >= CLIENT_ERROR_WINDOW_S) {
-        memset(c->error_counts, 0, sizeof(c->error_counts));
-    } else {
-        for (int64_t s = c->error_second + 1; s <= second; s++)
-            c->error_counts[s % CLIENT_ERROR_WINDOW_S] = 0;
-    }
-    c->error_second = second;
-    c->error_counts[second % CLIENT_ERROR_WINDOW_S]++;
-    uint64_t total = 0;
-    for (int i = 0; i < CLIENT_ERROR_WINDOW_S; i++)
-        total += c->error_counts[i];
-    return total >= (uint64_t)cfg_of(c)->max_errors_per_minute;
-}
-
 static void push_line(struct client *c, char *line, size_t len)
 {
     if (!line || ack_queue_push_text(&c->acks, line, len) != 0) {
@@ -192,11 +174,17 @@ static void refuse(struct client *c, bool has_seq, int64_t seq, const char *cmd_
         log_escape(safe, sizeof(safe), error, strlen(error));
         log_debug("client %" PRIu64 " %s: refused a frame: %s", c->id, c->peer, safe);
     }
-    if (!c->input_done && count_error(c)) {
+    if (c->input_done)
+        return;
+    int reached = error_limit_add(&c->errors, (int64_t)uv_now(c->hub->loop));
+    if (reached > 0) {
         log_warn("client %" PRIu64 " %s: %d errors within a minute (max_errors_per_minute), "
                  "closing",
                  c->id, c->peer, cfg_of(c)->max_errors_per_minute);
         finish_input(c, "too many errors");
+    } else if (reached < 0) {
+        log_error("client %" PRIu64 " %s: out of memory for its error count", c->id, c->peer);
+        finish_input(c, "out of memory");
     }
 }
 
@@ -612,6 +600,7 @@ int client_accept(struct hub *hub, uv_stream_t *server)
     c->handles_open = 2;
     framer_init(&c->framer, cfg->max_frame_bytes);
     ack_queue_init(&c->acks, (uint32_t)cfg->max_unacked);
+    error_limit_init(&c->errors, (uint32_t)cfg->max_errors_per_minute);
     c->next = hub->clients;
     if (hub->clients)
         hub->clients->prev = c;

@@ -6,14 +6,11 @@
 #include <uv.h>
 
 #include "ack_queue.h"
+#include "error_limit.h"
 #include "framer.h"
 #include "store.h"
 
 struct hub;
-
-/* Errors are counted per second over the last minute, so the error limit
- * costs 60 counters per client whatever max_errors_per_minute is. */
-#define CLIENT_ERROR_WINDOW_S 60
 
 /* One sensor connection: bytes in through the framer and decoder, readings
  * out to the store, acks back in arrival order. */
@@ -53,8 +50,7 @@ struct client {
     int64_t write_stalled_ms;        /* loop time acks started waiting on the peer, or 0 */
     int64_t linger_until_ms;         /* after our shutdown: close at the latest then */
     int64_t timer_due_ms;            /* loop time the timer fires, or 0 */
-    int64_t error_second;            /* the second of error_counts[...] newest slot */
-    uint32_t error_counts[CLIENT_ERROR_WINDOW_S]; /* error acks per second, ring */
+    struct error_limit errors;       /* max_errors_per_minute: times of its last error acks */
     uint64_t stored;                              /* readings stored for this client */
     uint64_t duplicates;                          /* readings acked as duplicates */
     uint64_t refused;                             /* error acks caused by its input */

@@ -24,6 +24,11 @@
  * keeps every duration, in milliseconds, well inside 64 bits. */
 #define CONFIG_MAX_DURATION_S 31536000
 
+/* Largest max_errors_per_minute: the hub keeps the time of each of a client's
+ * last max_errors_per_minute errors (8 bytes each, hub/error_limit.h), so
+ * this bounds that at 512 KiB for a client that sends errors. */
+#define CONFIG_MAX_ERRORS_PER_MINUTE 65536
+
 /* Room for a key or value from the file, escaped for a message. */
 #define CONFIG_QUOTE_CAP 96
 
@@ -422,7 +427,7 @@ static const struct config_key config_keys[] = {
      CONFIG_MAX_DURATION_S},
     {"max_unacked", parse_int, offsetof(struct config, max_unacked), 1, 65536},
     {"max_errors_per_minute", parse_int, offsetof(struct config, max_errors_per_minute), 1,
-     INT_MAX},
+     CONFIG_MAX_ERRORS_PER_MINUTE},
     {"write_timeout_s", parse_int, offsetof(struct config, write_timeout_s), 1,
      CONFIG_MAX_DURATION_S},
     {"allowed_sources", parse_sources, 0, 0, 0},

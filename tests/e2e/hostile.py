@@ -276,7 +276,8 @@ class HostileCrowd:
 
 # The hub's memory per connection, from the code (x86-64, glibc, libuv 1.x;
 # sizes printed by a probe compiled against hub/client.h):
-CLIENT_STRUCT_BYTES = 1144  # struct client: uv_tcp_t, uv_timer_t, framer state, counters
+CLIENT_STRUCT_BYTES = 920  # struct client: uv_tcp_t, uv_timer_t, framer state, counters
+ERROR_TIME_BYTES = 8       # per error of max_errors_per_minute, once the client made one
 HELD_INPUT_BYTES = 65536    # HUB_READ_BYTES: the rest of one read, held under backpressure
 ACK_SLOT_BYTES = 32         # struct ack_slot, max_unacked of them in a ring
 # Each unacked frame holds at most one of: a store item (600 bytes) and its
@@ -286,9 +287,10 @@ ACK_SLOT_BYTES = 32         # struct ack_slot, max_unacked of them in a ring
 PER_UNACKED_OVERHEAD_BYTES = 640
 
 
-def per_connection_bound(max_frame_bytes, max_unacked):
+def per_connection_bound(max_frame_bytes, max_unacked, max_errors_per_minute=100):
     """Worst-case bytes the hub holds for one connection: its struct, a full
-    frame buffer, a held read, the ack ring and max_unacked frame-sized
-    answers or readings (docs/LIMITS.md)."""
+    frame buffer, a held read, its error times, the ack ring and max_unacked
+    frame-sized answers or readings (docs/LIMITS.md)."""
     return (CLIENT_STRUCT_BYTES + max_frame_bytes + HELD_INPUT_BYTES +
+            ERROR_TIME_BYTES * max_errors_per_minute +
             max_unacked * (ACK_SLOT_BYTES + max_frame_bytes + PER_UNACKED_OVERHEAD_BYTES))

@@ -63,8 +63,8 @@ static void check_config(const struct config *cfg)
                "idle_timeout_s %d", cfg->idle_timeout_s);
     FUZZ_CHECK(cfg->max_unacked >= 1 && cfg->max_unacked <= 65536, "max_unacked %d",
                cfg->max_unacked);
-    FUZZ_CHECK(cfg->max_errors_per_minute >= 1, "max_errors_per_minute %d",
-               cfg->max_errors_per_minute);
+    FUZZ_CHECK(cfg->max_errors_per_minute >= 1 && cfg->max_errors_per_minute <= 65536,
+               "max_errors_per_minute %d", cfg->max_errors_per_minute);
     FUZZ_CHECK(cfg->write_timeout_s >= 1 && cfg->write_timeout_s <= MAX_DURATION_S,
                "write_timeout_s %d", cfg->write_timeout_s);
     FUZZ_CHECK(cfg->max_future_s >= 0 && cfg->max_future_s <= MAX_DURATION_S, "max_future_s %lld",
