@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gather.h"
 #include "log.h"
 
 /* Most items one transaction takes: a group commit stays short enough that
@@ -22,24 +23,6 @@
  * the lock, so the pause is short: it only keeps a lock that fails at once
  * from spinning the thread, and a release is noticed soon. */
 #define STORE_BUSY_PAUSE_MS 50
-
-/* Gathering (PostgreSQL's commit_delay with commit_siblings, made
- * adaptive): when readings come from many connections one at a time, such
- * as a thousand sensors reporting once a second each, every one would be a
- * transaction and an fsync of its own. So after a commit the thread waits,
- * until STORE_GATHER_MAX_US after that commit ended at most, until the queue
- * holds as many items as there were distinct submitters among the last
- * STORE_RECENT_OWNERS batches taken within STORE_GATHER_WINDOW_US. One
- * sensor waiting for each ack has one submitter and never waits; clients
- * answering a batch of acks fill the queue at once; and since at most
- * STORE_RECENT_OWNERS items are waited for, a queue that already holds that
- * many (enough to share one fsync) is committed at once, so a hundred clients
- * with one reading in flight each keep two commits overlapping instead of
- * being held back into one. The wait starts at the end of the previous
- * commit, not at the first arrival, so the thread sleeps once per commit. */
-#define STORE_GATHER_MAX_US 10000
-#define STORE_GATHER_WINDOW_US 10000
-#define STORE_RECENT_OWNERS 16
 
 /* After the stop signal, how long commits keep waiting for another writer's
  * lock before the remaining readings are refused ("storage error"), so a
@@ -57,7 +40,10 @@ struct store {
     struct store_item *queue_head; /* submitted, not yet taken by the thread */
     struct store_item *queue_tail; /* last of them, for O(1) append */
     size_t queue_count;            /* items in the queue */
-    size_t wake_at;                /* the thread sleeps until queue_count reaches this; 0: awake or signalled */
+    bool waiter_queued;            /* one of them is from a client waiting for answers */
+    size_t wake_at;                /* the thread sleeps until queue_count reaches this (or a
+                                      waiter's item comes); 0: awake or signalled */
+    struct gather gather;          /* who was answered when (hub/gather.h) */
     struct store_item *done_head;  /* finished, not yet reported to the loop */
     struct store_item *done_tail;  /* last of them */
     bool stopping;                 /* store_stop called: finish the queue and exit */
@@ -74,14 +60,7 @@ struct store {
     bool abandon_busy;         /* locked at shutdown, stop retrying */
     int64_t stop_requested_us; /* when store_begin_stop was called, or 0 */
     size_t pending;            /* loop thread: submitted, not yet reported */
-    /* Store thread: who submitted the last items taken, and when (see
-     * STORE_GATHER_MAX_US). */
-    struct {
-        const void *owner;
-        int64_t taken_us;
-    } recent[STORE_RECENT_OWNERS];
-    unsigned recent_next; /* next slot of recent to overwrite */
-    bool stopped;         /* loop thread: store_stop has run */
+    bool stopped;              /* loop thread: store_stop has run */
 };
 
 struct store_item *store_item_new(void)
@@ -109,8 +88,10 @@ static struct store_item *take_batch(struct store *store, size_t *count)
     }
     store->queue_head = last->next;
     store->queue_count -= n;
-    if (store->queue_head == NULL)
+    if (store->queue_head == NULL) {
         store->queue_tail = NULL;
+        store->waiter_queued = false;
+    }
     last->next = NULL;
     *count = n;
     return head;
@@ -278,7 +259,10 @@ static void process_batch(struct store *store, struct store_item *items, size_t 
             stored++;
     }
 
+    int64_t answered_us = monotonic_us();
     pthread_mutex_lock(&store->lock);
+    for (const struct store_item *item = items; item != NULL; item = item->next)
+        gather_note_answered(&store->gather, item->owner, answered_us);
     if (store->done_tail != NULL)
         store->done_tail->next = items;
     else
@@ -295,50 +279,21 @@ static void process_batch(struct store *store, struct store_item *items, size_t 
     uv_async_send(&store->async);
 }
 
-/* Distinct submitters among the items taken within the last window. */
-static size_t recent_submitters(const struct store *store, int64_t now_us)
+/* Sleeps (lock held) until there is a batch to commit: first while
+ * hub/gather.h says to hold the next commit back (its time counts from
+ * committed_us, when the previous commit ended), then, if nothing came, until
+ * anything does. */
+static void wait_for_batch(struct store *store, int64_t committed_us)
 {
-    size_t distinct = 0;
-    for (unsigned i = 0; i < STORE_RECENT_OWNERS; i++) {
-        const void *owner = store->recent[i].owner;
-        if (owner == NULL || now_us - store->recent[i].taken_us > STORE_GATHER_WINDOW_US)
-            continue;
-        unsigned j = 0;
-        while (j < i && store->recent[j].owner != owner)
-            j++;
-        if (j == i)
-            distinct++;
-    }
-    return distinct;
-}
-
-static void note_submitters(struct store *store, const struct store_item *batch, int64_t now_us)
-{
-    const void *previous = NULL;
-    for (const struct store_item *item = batch; item != NULL; item = item->next) {
-        if (item->owner == previous)
-            continue; /* one slot per run of one client's items */
-        previous = item->owner;
-        store->recent[store->recent_next].owner = item->owner;
-        store->recent[store->recent_next].taken_us = now_us;
-        store->recent_next = (store->recent_next + 1) % STORE_RECENT_OWNERS;
-    }
-}
-
-/* Sleeps (lock held) until there is a batch to commit: first, while several
- * clients submit, until the gathering rule above is met or its time (counted
- * from since_us, the end of the previous commit) is over; then, if the queue
- * is still empty, until anything arrives. */
-static void wait_for_batch(struct store *store, int64_t since_us)
-{
-    size_t want = recent_submitters(store, monotonic_us());
-    if (want >= 2 && store->queue_count < want) {
-        struct timespec deadline = monotonic_deadline(since_us + STORE_GATHER_MAX_US);
-        store->wake_at = want;
-        while (store->queue_count < want && !store->stopping)
-            if (pthread_cond_timedwait(&store->wake, &store->lock, &deadline) != 0)
-                break;
-    }
+    struct timespec deadline = monotonic_deadline(committed_us + GATHER_MAX_US);
+    store->wake_at = GATHER_ENOUGH;
+    while (!store->stopping &&
+           gather_holds(store->queue_count, store->waiter_queued, committed_us, monotonic_us()))
+        if (pthread_cond_timedwait(&store->wake, &store->lock, &deadline) != 0) {
+            if (store->queue_count > 0)
+                store->stats.held++;
+            break;
+        }
     store->wake_at = 1;
     while (store->queue_head == NULL && !store->stopping)
         pthread_cond_wait(&store->wake, &store->lock);
@@ -356,10 +311,8 @@ static void *store_thread_main(void *arg)
         wait_for_batch(store, committed_us);
         if (store->queue_head == NULL)
             break;
-        int64_t now_us = monotonic_us();
         size_t count = 0;
         struct store_item *batch = take_batch(store, &count);
-        note_submitters(store, batch, now_us);
         pthread_mutex_unlock(&store->lock);
         process_batch(store, batch, count);
         pthread_mutex_lock(&store->lock);
@@ -444,6 +397,7 @@ struct store *store_start(uv_loop_t *loop, struct db *db, store_done_cb done, vo
         free(store);
         return NULL;
     }
+    gather_init(&store->gather);
     store->db = db;
     store->done = done;
     store->data = data;
@@ -475,11 +429,14 @@ void store_submit(struct store *store, struct store_item *first, struct store_it
     else
         store->queue_head = first;
     store->queue_tail = last;
+    if (gather_owner_waits(&store->gather, first->owner, monotonic_us()))
+        store->waiter_queued = true;
     /* Wake the thread only when it waits for what is now there: while it
      * gathers, a wake-up per reading would cost a context switch each. The
      * signal goes after the unlock, so the woken thread does not at once
      * block again on the lock this thread still holds. */
-    bool wake = store->wake_at != 0 && store->queue_count >= store->wake_at;
+    bool wake =
+        store->wake_at != 0 && (store->queue_count >= store->wake_at || store->waiter_queued);
     if (wake)
         store->wake_at = 0;
     pthread_mutex_unlock(&store->lock);

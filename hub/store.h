@@ -53,6 +53,7 @@ struct store_stats {
     uint64_t duplicates;   /* items that were already stored */
     uint64_t failed;       /* items refused: storage full or error */
     uint64_t busy_retries; /* commits retried because another writer held the lock */
+    uint64_t held;         /* commits held back to gather until the wait's time was up */
 };
 
 /* Any thread: a consistent snapshot of the counters. */
