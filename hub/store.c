@@ -281,8 +281,8 @@ static void process_batch(struct store *store, struct store_item *items, size_t 
 
 /* Sleeps (lock held) until there is a batch to commit: first while
  * hub/gather.h says to hold the next commit back (its time counts from
- * committed_us, when the previous commit ended), then, if nothing came, until
- * anything does. */
+ * committed_us, when the previous commit and its checkpoint ended), then, if
+ * nothing came, until anything does. */
 static void wait_for_batch(struct store *store, int64_t committed_us)
 {
     struct timespec deadline = monotonic_deadline(committed_us + GATHER_MAX_US);
