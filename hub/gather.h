@@ -16,17 +16,23 @@
  * from the end of that commit) for more readings, and commits at once when
  * GATHER_ENOUGH are queued (enough to share one fsync) or when one of them
  * comes from a client that is waiting: a client whose previous reading was
- * answered less than GATHER_ANSWERED_US before it sent this one. A sensor
- * that reports every few seconds or minutes is not waiting; when it is alone,
- * the previous commit is long over and nothing is held either.
+ * answered (its commit ended) less than GATHER_ANSWERED_US before the hub
+ * received this one. A sensor that reports every few seconds or minutes is
+ * not waiting; when it is alone, the previous commit is long over and
+ * nothing is held either. What can still be held, for at most GATHER_MAX_US:
+ * a client's first reading; one that comes back more than 10 ms after its
+ * answer (a long round trip); one whose owner fell out of the ring below.
  *
- * Pure: the clock is a parameter, owners are compared, never read. */
+ * Pure: the clock is a parameter, owners (never NULL) are compared, never
+ * read. */
 
 #define GATHER_MAX_US 10000
 #define GATHER_ANSWERED_US 10000
 #define GATHER_ENOUGH 16
-/* Owners remembered: more than the clients answered by the commits of the
- * last GATHER_ANSWERED_US at the rates where gathering matters. */
+/* Owners remembered, one slot per run of one owner's readings in a commit:
+ * the last GATHER_OWNERS answered. A waiting client that falls out (more
+ * than this many others answered after it) is held only while fewer than
+ * GATHER_ENOUGH readings wait. */
 #define GATHER_OWNERS 64
 
 struct gather {

@@ -232,7 +232,8 @@ static enum db_failure commit_with_retry(struct store *store, size_t count, char
     }
 }
 
-/* Stores a batch and moves it, with each item's outcome, to the done list. */
+/* Stores a batch and moves it, with each item's outcome, to the done list,
+ * noting when its owners were answered (hub/gather.h). */
 static void process_batch(struct store *store, struct store_item *items, size_t count)
 {
     size_t i = 0;
@@ -290,7 +291,9 @@ static void wait_for_batch(struct store *store, int64_t committed_us)
     while (!store->stopping &&
            gather_holds(store->queue_count, store->waiter_queued, committed_us, monotonic_us()))
         if (pthread_cond_timedwait(&store->wake, &store->lock, &deadline) != 0) {
-            if (store->queue_count > 0)
+            /* held to the end: readings came, but neither enough nor a waiter's */
+            if (store->queue_count > 0 && !store->waiter_queued &&
+                store->queue_count < GATHER_ENOUGH)
                 store->stats.held++;
             break;
         }

@@ -38,8 +38,9 @@ struct store *store_start(uv_loop_t *loop, struct db *db, store_done_cb done, vo
                           size_t errlen);
 
 /* Loop thread: queues a list of count items, first to last linked through
- * next, for the next transaction (takes ownership). One call per read keeps
- * the lock and the wake-up off the per-frame path. */
+ * next, for the next transaction (takes ownership). The items of one call
+ * have one owner (never NULL): one call per client's read keeps the lock and
+ * the wake-up off the per-frame path. */
 void store_submit(struct store *store, struct store_item *first, struct store_item *last,
                   size_t count);
 

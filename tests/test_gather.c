@@ -50,8 +50,8 @@ static void test_holds(void)
     /* a trickle right after a commit: held */
     ASSERT(gather_holds(0, false, 1000, 1000));
     ASSERT(gather_holds(GATHER_ENOUGH - 1, false, 1000, 1000 + GATHER_MAX_US - 1));
-    /* not past GATHER_MAX_US after the commit: a lone sensor whose previous
-     * reading was long ago is never held */
+    /* GATHER_MAX_US after the commit, no longer held: a lone sensor whose
+     * previous reading was long ago is never held */
     ASSERT(!gather_holds(1, false, 1000, 1000 + GATHER_MAX_US));
     /* enough to share an fsync */
     ASSERT(!gather_holds(GATHER_ENOUGH, false, 1000, 1000));
