@@ -220,17 +220,30 @@ class StartupTest(unittest.TestCase):
         # "tcp://[::]:8080"]. An IPv6 listener is IPv6-only (as in nginx), so
         # both bind whatever net.ipv6.bindv6only says. Strangers are kept
         # out by allowed_sources; the test connects over loopback only.
-        try:
-            probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-            probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-            probe.bind(("::", 0))
-            port = probe.getsockname()[1]
-            probe.close()
-        except OSError:
-            self.skipTest("no IPv6 here")
-        hub = hubtest.start_hub(
-            self, config={"allowed_sources": ["127.0.0.0/8", "::1/128"]}, log_level="info",
-            extra_args=["--listen", "tcp://0.0.0.0:%d" % port, "--listen", "tcp://[::]:%d" % port])
+        # The port is free on both families when probed; another test (ctest
+        # runs two at once) may take it before the hub binds: then try another.
+        for attempt in range(5):
+            try:
+                probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                probe.bind(("::", 0))
+                port = probe.getsockname()[1]
+                probe.close()
+            except OSError:
+                self.skipTest("no IPv6 here")
+            hub = hubtest.start_hub(
+                self, config={"allowed_sources": ["127.0.0.0/8", "::1/128"]}, log_level="info",
+                extra_args=["--listen", "tcp://0.0.0.0:%d" % port,
+                            "--listen", "tcp://[::]:%d" % port])
+            # start() saw the first endpoint's line; the other two bind after it.
+            line = hub.wait_for_log(r"listening on tcp://\[::\]:%d$|cannot (bind|listen)" % port)
+            if "cannot" not in line:
+                break
+            self.assertIn("address already in use", line)
+            self.assertEqual(hub.proc.wait(timeout=10), 1)
+            hub.close()
+        else:
+            self.fail("no port was free on both families in 5 attempts")
         for seq, host in enumerate(["127.0.0.1", "::1"], start=1):
             with hubtest.Client(port, host=host) as c:
                 c.send(b'{"sensor":"dual","temp":20,"seq":%d}\n' % seq)
