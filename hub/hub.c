@@ -59,6 +59,36 @@ void hub_on_store_done(struct store_item *items, void *data)
     maybe_finish(hub);
 }
 
+static void on_accept_retry(uv_timer_t *timer);
+
+/* Accepts the connection waiting on listener i. Out of memory, it stays
+ * waiting and the retry timer tries again. */
+static void accept_on(struct hub *hub, size_t i)
+{
+    int r = client_accept(hub, (uv_stream_t *)&hub->listeners[i]);
+    bool was_waiting = hub->accept_waiting[i];
+    hub->accept_waiting[i] = r == UV_ENOMEM;
+    if (r == UV_ENOMEM) {
+        if (!was_waiting)
+            log_warn("cannot accept a connection: out of memory; trying again every %d ms",
+                     HUB_ACCEPT_RETRY_MS);
+        if (!uv_is_active((uv_handle_t *)&hub->accept_retry))
+            uv_timer_start(&hub->accept_retry, on_accept_retry, HUB_ACCEPT_RETRY_MS, 0);
+    } else if (was_waiting) {
+        log_info("accepting connections again: memory was found");
+    }
+    if (r != 0 && r != UV_ENOMEM)
+        log_warn("cannot accept a connection: %s", uv_strerror(r));
+}
+
+static void on_accept_retry(uv_timer_t *timer)
+{
+    struct hub *hub = timer->data;
+    for (size_t i = 0; i < hub->listener_count; i++)
+        if (hub->accept_waiting[i])
+            accept_on(hub, i);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct hub *hub = server->data;
@@ -66,9 +96,7 @@ static void on_connection(uv_stream_t *server, int status)
         log_warn("cannot accept a connection: %s", uv_strerror(status));
         return;
     }
-    int r = client_accept(hub, server);
-    if (r != 0)
-        log_warn("cannot accept a connection: %s", uv_strerror(r));
+    accept_on(hub, (size_t)((uv_tcp_t *)server - hub->listeners));
 }
 
 static void stop_hub(struct hub *hub, const char *signame)
@@ -83,6 +111,7 @@ static void stop_hub(struct hub *hub, const char *signame)
     store_begin_stop(hub->store);
     for (size_t i = 0; i < hub->listener_count; i++)
         close_handle((uv_handle_t *)&hub->listeners[i]);
+    close_handle((uv_handle_t *)&hub->accept_retry);
     for (struct client *c = hub->clients; c; c = c->next)
         client_stop(c);
     maybe_finish(hub);
@@ -161,10 +190,13 @@ int hub_start(struct hub *hub, uv_loop_t *loop, const struct config *cfg, struct
     hub->read_buf = malloc(hub->read_buf_cap);
     hub->ack_buf = malloc(hub->ack_buf_cap);
     hub->listeners = calloc(cfg->listen_count, sizeof(*hub->listeners));
-    if (!hub->read_buf || !hub->ack_buf || !hub->listeners) {
+    hub->accept_waiting = calloc(cfg->listen_count, sizeof(*hub->accept_waiting));
+    if (!hub->read_buf || !hub->ack_buf || !hub->listeners || !hub->accept_waiting) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    uv_timer_init(loop, &hub->accept_retry);
+    hub->accept_retry.data = hub;
     uv_signal_init(loop, &hub->sigint);
     uv_signal_init(loop, &hub->sigterm);
     hub->sigint.data = hub->sigterm.data = hub;
@@ -185,12 +217,14 @@ void hub_abort(struct hub *hub)
     hub->stopping = true;
     for (size_t i = 0; i < hub->listener_count; i++)
         close_handle((uv_handle_t *)&hub->listeners[i]);
+    close_handle((uv_handle_t *)&hub->accept_retry);
     maybe_finish(hub);
 }
 
 void hub_free(struct hub *hub)
 {
     free(hub->listeners);
+    free(hub->accept_waiting);
     free(hub->read_buf);
     free(hub->ack_buf);
 }

@@ -15,6 +15,11 @@ struct client;
 /* Bytes taken from a socket per read. */
 #define HUB_READ_BYTES 65536
 
+/* How often the hub tries again to accept a connection for which it had no
+ * memory. libuv stops watching a listener while a connection it announced
+ * waits to be accepted, so giving up on it would stop all accepts. */
+#define HUB_ACCEPT_RETRY_MS 100
+
 /* After a stop signal, how long a client may keep the hub waiting for its
  * acks to drain (one that does not read them is closed then). Below
  * systemd's TimeoutStopSec in config/sensorhub.service. */
@@ -29,6 +34,8 @@ struct hub {
     struct store *store;       /* commits readings on its own thread */
     uv_tcp_t *listeners;       /* one per listen endpoint */
     size_t listener_count;     /* listeners initialised (each closed once) */
+    bool *accept_waiting;      /* per listener: a connection found no memory to be accepted */
+    uv_timer_t accept_retry;   /* tries those accepts again (HUB_ACCEPT_RETRY_MS) */
     uv_signal_t sigint;        /* graceful stop on SIGINT ... */
     uv_signal_t sigterm;       /* ... and SIGTERM */
     struct client *clients;    /* every open client (doubly linked) */
