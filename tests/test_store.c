@@ -131,10 +131,10 @@ static void on_stopper_closed(uv_handle_t *handle)
     (void)handle;
 }
 
+/* A stopper timer's data is the store it stops. */
 static void on_stop_timer(uv_timer_t *timer)
 {
-    struct run *run = timer->data;
-    store_stop(run->store);
+    store_stop(timer->data);
     uv_close((uv_handle_t *)timer, on_stopper_closed);
 }
 
@@ -214,7 +214,7 @@ static void run_submit_in_bursts(struct run *run)
     uv_idle_init(&run->loop, &run->submitter);
     run->submitter.data = run;
     uv_timer_init(&run->loop, &run->stopper);
-    run->stopper.data = run;
+    run->stopper.data = run->store;
     uv_idle_start(&run->submitter, on_submit_idle);
 }
 
@@ -395,13 +395,6 @@ static void mixed_send(struct mixed *m)
     mixed_submit(m, &m->pinger, "pinger");
 }
 
-static void on_mixed_stop(uv_timer_t *timer)
-{
-    struct mixed *m = timer->data;
-    store_stop(m->store);
-    uv_close((uv_handle_t *)timer, on_stopper_closed);
-}
-
 static void on_mixed_done(struct store_item *items, void *data)
 {
     struct mixed *m = data;
@@ -419,7 +412,7 @@ static void on_mixed_done(struct store_item *items, void *data)
     if (pinger_answered && m->answered < PING_PONGS)
         mixed_send(m);
     else if (pinger_answered)
-        uv_timer_start(&m->stopper, on_mixed_stop, 0, 0);
+        uv_timer_start(&m->stopper, on_stop_timer, 0, 0);
 }
 
 /* The other side: a trickle of sensors, each reading from a new sensor that
@@ -441,64 +434,58 @@ static void on_trickle_done(struct store_item *items, void *data)
         snprintf(sensor, sizeof(sensor), "trickle%zu", m->answered);
         mixed_submit(m, &m->sensors[m->answered], sensor);
     } else {
-        uv_timer_start(&m->stopper, on_mixed_stop, 0, 0);
+        uv_timer_start(&m->stopper, on_stop_timer, 0, 0);
     }
+}
+
+/* Runs one of the two tests above on a fresh database: start makes the first
+ * submission, done drives the rest. Returns the store's counters. */
+static struct store_stats run_mixed(store_done_cb done, void (*start)(struct mixed *))
+{
+    struct scratch s;
+    scratch_make(&s);
+    struct mixed m;
+    memset(&m, 0, sizeof(m));
+    ASSERT_INT_EQ(uv_loop_init(&m.loop), 0);
+    char err[256] = "";
+    m.store = store_start(&m.loop, open_db(&s), done, &m, err, sizeof(err));
+    ASSERT(m.store != NULL);
+    uv_timer_init(&m.loop, &m.stopper);
+    m.stopper.data = m.store;
+    start(&m);
+    ASSERT_INT_EQ(uv_run(&m.loop, UV_RUN_DEFAULT), 0);
+    struct store_stats stats;
+    store_get_stats(m.store, &stats);
+    printf("     %llu transactions, %llu held back to gather\n",
+           (unsigned long long)stats.transactions, (unsigned long long)stats.held);
+    ASSERT_INT_EQ(uv_loop_close(&m.loop), 0);
+    store_free(m.store);
+    scratch_remove(&s);
+    return stats;
+}
+
+static void trickle_start(struct mixed *m)
+{
+    mixed_submit(m, &m->sensors[0], "trickle");
 }
 
 static void test_trickle_is_held_back(void)
 {
-    struct scratch s;
-    scratch_make(&s);
-    struct mixed m;
-    memset(&m, 0, sizeof(m));
-    ASSERT_INT_EQ(uv_loop_init(&m.loop), 0);
-    char err[256] = "";
-    m.store = store_start(&m.loop, open_db(&s), on_trickle_done, &m, err, sizeof(err));
-    ASSERT(m.store != NULL);
-    uv_timer_init(&m.loop, &m.stopper);
-    m.stopper.data = &m;
-    mixed_submit(&m, &m.sensors[0], "trickle");
-    ASSERT_INT_EQ(uv_run(&m.loop, UV_RUN_DEFAULT), 0);
-    ASSERT_INT_EQ(m.answered, TRICKLE);
-    struct store_stats stats;
-    store_get_stats(m.store, &stats);
-    printf("     %llu transactions, %llu held back to gather\n",
-           (unsigned long long)stats.transactions, (unsigned long long)stats.held);
+    struct store_stats stats = run_mixed(on_trickle_done, trickle_start);
+    ASSERT_INT_EQ(stats.stored, TRICKLE);
     /* Every reading after the first comes within microseconds of a commit's
      * end; a busy machine may delay a few past the gathering time. */
     ASSERT(stats.held * 2 >= TRICKLE);
-    ASSERT_INT_EQ(uv_loop_close(&m.loop), 0);
-    store_free(m.store);
-    scratch_remove(&s);
 }
 
 static void test_waiting_client_is_not_held_back(void)
 {
-    struct scratch s;
-    scratch_make(&s);
-    struct mixed m;
-    memset(&m, 0, sizeof(m));
-    ASSERT_INT_EQ(uv_loop_init(&m.loop), 0);
-    char err[256] = "";
-    m.store = store_start(&m.loop, open_db(&s), on_mixed_done, &m, err, sizeof(err));
-    ASSERT(m.store != NULL);
-    uv_timer_init(&m.loop, &m.stopper);
-    m.stopper.data = &m;
-    mixed_send(&m);
-    ASSERT_INT_EQ(uv_run(&m.loop, UV_RUN_DEFAULT), 0);
-    ASSERT_INT_EQ(m.answered, PING_PONGS);
-    struct store_stats stats;
-    store_get_stats(m.store, &stats);
+    struct store_stats stats = run_mixed(on_mixed_done, mixed_send);
     ASSERT_INT_EQ(stats.stored, 2 * PING_PONGS);
-    printf("     %llu transactions, %llu held back to gather\n",
-           (unsigned long long)stats.transactions, (unsigned long long)stats.held);
     /* Hardly ever: the pinger's first reading may be (it has had no answer
      * yet), and so may one whose submission a busy machine delayed past the
      * gathering time. Holding the pinger back held about a third. */
     ASSERT(stats.held * 10 <= stats.transactions);
-    ASSERT_INT_EQ(uv_loop_close(&m.loop), 0);
-    store_free(m.store);
-    scratch_remove(&s);
 }
 
 int main(void)
