@@ -391,7 +391,7 @@ static int decode_time(const cJSON *item, const char *field, bool rtl433,
     int64_t ms = 0;
     int rc;
     if (cJSON_IsNumber(item)) {
-        rc = time_from_unix_number(item->valuedouble, &ms, err, sizeof err);
+        rc = time_from_unix_number(item->valuedouble, !rtl433, &ms, err, sizeof err);
     } else if (cJSON_IsString(item)) {
         if (rtl433 && item->valuestring[0] == '@')
             return 0; /* rtl_433's -M time:rel: not a time, use the receive time */

@@ -186,13 +186,13 @@ static enum zone_form read_zone(const char *p, bool compact_ok, int64_t *offset_
     return ZONE_FOUND;
 }
 
-int time_from_unix_number(double value, int64_t *ms, char *err, size_t errlen)
+int time_from_unix_number(double value, bool large_is_ms, int64_t *ms, char *err, size_t errlen)
 {
     if (!isfinite(value)) {
         snprintf(err, errlen, "must be a finite number");
         return -1;
     }
-    double value_ms = value > 1e12 ? value : value * 1000.0;
+    double value_ms = large_is_ms && value > 1e12 ? value : value * 1000.0;
     if (value_ms > (double)TIME_MAX_MS) {
         snprintf(err, errlen, "%.15g is after the year 9999", value);
         return -1;

@@ -10,8 +10,9 @@
  * 1 ms rounded to nearest) or returns -1 and writes a short reason to err
  * (e.g. "month 13 is out of range"). They do not check the 2000..now range. */
 
-/* A JSON number `ts`: Unix seconds (integer or fraction), or Unix ms when > 1e12. */
-int time_from_unix_number(double value, int64_t *ms, char *err, size_t errlen);
+/* A JSON number: Unix seconds (integer or fraction), or, when large_is_ms
+ * (a frame's `ts`, not rtl_433's `time`), Unix ms when > 1e12. */
+int time_from_unix_number(double value, bool large_is_ms, int64_t *ms, char *err, size_t errlen);
 
 /* RFC 3339: YYYY-MM-DDTHH:MM:SS[.frac] followed by Z or +HH:MM / -HH:MM
  * (T may be t or a space, Z may be z). A time without a zone is an error. */

@@ -813,6 +813,10 @@ static void test_rtl433_time(void)
                    "time: expected Z, +HH:MM or +HHMM after the seconds");
     ASSERT_REFUSED("{\"model\":\"M\",\"humidity\":1,\"time\":[1]}",
                    "time: must be a number or a string");
+    /* rtl_433's time is Unix seconds only (PROTOCOL.md), as a number too: a
+     * ts-like value in ms is not taken as ms */
+    ASSERT_REFUSED("{\"model\":\"M\",\"humidity\":1,\"time\":1795428000000}",
+                   "time: 1795428000000 is after the year 9999");
 }
 
 static void test_commands(void)

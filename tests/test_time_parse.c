@@ -51,7 +51,7 @@ static int64_t unix_number(double value)
 {
     char err[128] = "";
     int64_t ms = -1;
-    if (time_from_unix_number(value, &ms, err, sizeof err) != 0) {
+    if (time_from_unix_number(value, true, &ms, err, sizeof err) != 0) {
         fprintf(stderr, "unexpected error for %.17g: %s\n", value, err);
         return -1;
     }
@@ -80,17 +80,22 @@ static void test_unix_number_errors(void)
 {
     char err[128];
     int64_t ms = 0;
-    ASSERT_INT_EQ(time_from_unix_number(INFINITY, &ms, err, sizeof err), -1);
+    ASSERT_INT_EQ(time_from_unix_number(INFINITY, true, &ms, err, sizeof err), -1);
     ASSERT_STR_EQ(err, "must be a finite number");
-    ASSERT_INT_EQ(time_from_unix_number(NAN, &ms, err, sizeof err), -1);
+    ASSERT_INT_EQ(time_from_unix_number(NAN, true, &ms, err, sizeof err), -1);
     ASSERT_STR_EQ(err, "must be a finite number");
     /* exactly 1e12 is still seconds: year 33658 */
-    ASSERT_INT_EQ(time_from_unix_number(1e12, &ms, err, sizeof err), -1);
+    ASSERT_INT_EQ(time_from_unix_number(1e12, true, &ms, err, sizeof err), -1);
     ASSERT_STR_EQ(err, "1000000000000 is after the year 9999");
-    ASSERT_INT_EQ(time_from_unix_number(1e20, &ms, err, sizeof err), -1);
+    ASSERT_INT_EQ(time_from_unix_number(1e20, true, &ms, err, sizeof err), -1);
     ASSERT_STR_EQ(err, "1e+20 is after the year 9999");
-    ASSERT_INT_EQ(time_from_unix_number(-1e12, &ms, err, sizeof err), -1);
+    ASSERT_INT_EQ(time_from_unix_number(-1e12, true, &ms, err, sizeof err), -1);
     ASSERT_STR_EQ(err, "-1000000000000 is before the year 1");
+    /* seconds only (rtl_433's time): a large value is not taken as ms */
+    ASSERT_INT_EQ(time_from_unix_number(1795428000000.0, false, &ms, err, sizeof err), -1);
+    ASSERT_STR_EQ(err, "1795428000000 is after the year 9999");
+    ASSERT_INT_EQ(time_from_unix_number(1795428000000.0, true, &ms, err, sizeof err), 0);
+    ASSERT_INT_EQ(ms, INT64_C(1795428000000));
 }
 
 static void test_rfc3339_forms(void)
