@@ -74,7 +74,7 @@ static void accept_on(struct hub *hub, size_t i)
                      HUB_ACCEPT_RETRY_MS);
         if (!uv_is_active((uv_handle_t *)&hub->accept_retry))
             uv_timer_start(&hub->accept_retry, on_accept_retry, HUB_ACCEPT_RETRY_MS, 0);
-    } else if (was_waiting) {
+    } else if (was_waiting && r == 0) {
         log_info("accepting connections again: memory was found");
     }
     if (r != 0 && r != UV_ENOMEM)
