@@ -509,6 +509,69 @@ def ack_batches(sock):
         yield [json.loads(line) for line in lines]
 
 
+class StreamingClient:
+    """One connection that sends readings from a writer thread (a subclass's
+    _write) while a reader thread hands each batch of acks to its on_acks,
+    under cond; for the stop and crash tests. A subclass's ack_count() is the
+    number of acks taken so far."""
+
+    def __init__(self, port, name):
+        self.name = name
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.sock.settimeout(None)
+        self.read_error = None
+        self.cond = threading.Condition()
+        self.stopping = threading.Event()
+        self.writer = threading.Thread(target=self._write, daemon=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+
+    def start(self):
+        self.reader.start()
+        self.writer.start()
+
+    def _read(self):
+        try:
+            for acks in ack_batches(self.sock):
+                with self.cond:
+                    self.on_acks(acks)
+                    self.cond.notify_all()
+        except OSError as e:
+            self.read_error = e  # reset by a kill, for one
+        with self.cond:
+            self.cond.notify_all()
+
+    def wait_acks(self, n, timeout):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while self.ack_count() < n:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.reader.is_alive():
+                    raise HubError("%s: %d acks, waited for %d" % (self.name, self.ack_count(), n))
+                self.cond.wait(left)
+
+    def finish(self, timeout=20):
+        """Once the hub is gone or closing the connection: waits for both
+        threads and closes the socket."""
+        self.reader.join(timeout)
+        self.stopping.set()
+        with self.cond:
+            self.cond.notify_all()
+        if self.reader.is_alive():
+            raise HubError("%s: connection not closed by the hub" % self.name)
+        self.writer.join(timeout)
+        if self.writer.is_alive():
+            raise HubError("%s: writer still running" % self.name)
+        self.sock.close()
+
+    def close(self):
+        self.stopping.set()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+
 def proc_status_kb(pid, field):
     """A kB figure (VmRSS, VmHWM, ...) from /proc/PID/status."""
     with open("/proc/%d/status" % pid, encoding="ascii") as f:

@@ -11,38 +11,26 @@ import signal
 import socket
 import struct
 import subprocess
-import threading
 import time
 import unittest
 
 import hubtest
 
 
-class StreamClient:
-    """Pipelines frames (each with seq and a unique ts) on one connection
-    from a writer thread while a reader thread records the acks."""
+class StreamClient(hubtest.StreamingClient):
+    """Pipelines frames (each with seq and a unique ts) as fast as the
+    connection takes them, recording every ack."""
 
     BATCH = 50
 
     def __init__(self, port, sensor, total, ts_base_ms):
-        self.sensor = sensor
+        super().__init__(port, sensor)
         self.ts = [ts_base_ms + i for i in range(total)]
         fmt = '{"sensor":"%s","temp":%%.1f,"hum":50,"ts":%%d,"seq":%%d}\n' % sensor
         self.frames = [(fmt % (20 + (i % 100) / 10, self.ts[i], i)).encode() for i in range(total)]
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.sock.settimeout(None)
         self.acks = []
         self.frames_sent = 0
         self.write_error = None
-        self.read_error = None
-        self.cond = threading.Condition()
-        self.stopping = threading.Event()
-        self.writer = threading.Thread(target=self._write, daemon=True)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-
-    def start(self):
-        self.reader.start()
-        self.writer.start()
 
     def _write(self):
         try:
@@ -55,49 +43,17 @@ class StreamClient:
         except OSError as e:
             self.write_error = e
 
-    def _read(self):
-        try:
-            for acks in hubtest.ack_batches(self.sock):
-                with self.cond:
-                    self.acks.extend(acks)
-                    self.cond.notify_all()
-        except OSError as e:
-            self.read_error = e
-        with self.cond:
-            self.cond.notify_all()
+    def on_acks(self, acks):
+        self.acks.extend(acks)
 
-    def wait_acks(self, n, timeout):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while len(self.acks) < n:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self.reader.is_alive():
-                    raise hubtest.HubError("%s: %d acks, waited for %d" %
-                                           (self.sensor, len(self.acks), n))
-                self.cond.wait(left)
-
-    def finish(self, timeout=20):
-        """Waits for both threads (the hub is gone or closing)."""
-        self.reader.join(timeout)
-        self.stopping.set()
-        if self.reader.is_alive():
-            raise hubtest.HubError("%s: connection not closed by the hub" % self.sensor)
-        self.sock.close()
-        self.writer.join(timeout)
-
-    def close(self):
-        self.stopping.set()
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
+    def ack_count(self):
+        return len(self.acks)
 
     def acked_ts(self, tc):
         """ts_ms of every positively acked frame; checks order and content."""
         out = []
         for i, ack in enumerate(self.acks):
-            tc.assertEqual(ack, {"ok": True, "seq": i}, "%s ack %d" % (self.sensor, i))
+            tc.assertEqual(ack, {"ok": True, "seq": i}, "%s ack %d" % (self.name, i))
             out.append(self.ts[i])
         return out
 
@@ -131,11 +87,11 @@ class CrashTest(unittest.TestCase):
             c.finish()
         self.assertEqual(hubtest.integrity_check(hub.db_path), "ok")
         for c in clients:
-            with self.subTest(sensor=c.sensor):
+            with self.subTest(sensor=c.name):
                 acked = c.acked_ts(self)
                 self.assertGreaterEqual(len(acked), 300)
                 self.assertLess(len(acked), len(c.frames), "the stop came after everything")
-                stored = set(stored_ts(hub, c.sensor))
+                stored = set(stored_ts(hub, c.name))
                 missing = [t for t in acked if t not in stored]
                 self.assertEqual(missing[:5], [], "%d acked readings missing" % len(missing))
         dups = hubtest.db_query(hub.db_path, "SELECT sensor_id, ts_ms, count(*) AS n FROM readings "
@@ -212,18 +168,18 @@ class CrashTest(unittest.TestCase):
         self.assertEqual(hubtest.integrity_check(hub.db_path), "ok")
         acked = {}
         for c in clients:
-            acked[c.sensor] = c.acked_ts(self)
-            stored = set(stored_ts(hub, c.sensor))
-            missing = [t for t in acked[c.sensor] if t not in stored]
+            acked[c.name] = c.acked_ts(self)
+            stored = set(stored_ts(hub, c.name))
+            missing = [t for t in acked[c.name] if t not in stored]
             self.assertEqual(missing[:5], [], "%s: %d of %d acked readings lost by kill -9"
-                             % (c.sensor, len(missing), len(acked[c.sensor])))
+                             % (c.name, len(missing), len(acked[c.name])))
 
         # Restart on the same database and resend every frame each client sent.
         hub2 = hubtest.Hub(db=hub.db_path, tmpdir=hub.tmpdir, log_level="info")
         self.addCleanup(hub2.close)
         hub2.start()
         for c in clients:
-            n_acked = len(acked[c.sensor])
+            n_acked = len(acked[c.name])
             resend = max(c.frames_sent, n_acked)
             acks = []
             with hub2.client(timeout=30) as r:
@@ -235,12 +191,12 @@ class CrashTest(unittest.TestCase):
             for i, ack in enumerate(acks):
                 if i < n_acked:
                     self.assertEqual(ack, {"ok": True, "seq": i, "dup": True},
-                                     "%s frame %d was acked before the kill" % (c.sensor, i))
+                                     "%s frame %d was acked before the kill" % (c.name, i))
                 else:
                     self.assertIn(ack, ({"ok": True, "seq": i},
                                         {"ok": True, "seq": i, "dup": True}))
-            missing = set(c.ts[:resend]) - set(stored_ts(hub2, c.sensor))
-            self.assertEqual(len(missing), 0, "%s: resent frames not stored" % c.sensor)
+            missing = set(c.ts[:resend]) - set(stored_ts(hub2, c.name))
+            self.assertEqual(len(missing), 0, "%s: resent frames not stored" % c.name)
         dups = hubtest.db_query(hub2.db_path, "SELECT sensor_id, ts_ms, count(*) AS n "
                                 "FROM readings GROUP BY sensor_id, ts_ms HAVING n > 1")
         self.assertEqual(dups, [])

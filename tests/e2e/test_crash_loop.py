@@ -15,10 +15,8 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 
@@ -29,25 +27,19 @@ SIM_SENSORS = 8
 SIM_RATE = 500  # frames per second per sensor
 
 
-class WindowedClient:
+class WindowedClient(hubtest.StreamingClient):
     """Sends readings (sensor `name`, unique ts, seq = index) at `rate` frames
     per second with at most `window` unacked, from a writer thread, while a
     reader thread counts the acks, checking each is {"ok":true,"seq":N} in
     order."""
 
     def __init__(self, port, name, ts_base_ms, rate=4000, window=1000, batch=10, limit=100000):
-        self.name = name
+        super().__init__(port, name)
         self.ts_base_ms = ts_base_ms
         self.rate, self.window, self.batch, self.limit = rate, window, batch, limit
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.sock.settimeout(None)
         self.sent = 0
         self.acked = 0
         self.wrong_acks = []  # (index, ack) of acks that were not {"ok":true,"seq":index}
-        self.cond = threading.Condition()
-        self.stopping = threading.Event()
-        self.writer = threading.Thread(target=self._write, daemon=True)
-        self.reader = threading.Thread(target=self._read, daemon=True)
 
     def frame(self, i):
         return ('{"sensor":"%s","temp":%.1f,"hum":50,"ts":%d,"seq":%d}\n'
@@ -55,10 +47,6 @@ class WindowedClient:
 
     def ts(self, i):
         return self.ts_base_ms + i
-
-    def start(self):
-        self.reader.start()
-        self.writer.start()
 
     def _write(self):
         start = time.monotonic()
@@ -83,48 +71,14 @@ class WindowedClient:
         except OSError:
             pass  # the hub was killed
 
-    def _read(self):
-        try:
-            for acks in hubtest.ack_batches(self.sock):
-                with self.cond:
-                    for ack in acks:
-                        if ack != {"ok": True, "seq": self.acked} and len(self.wrong_acks) < 5:
-                            self.wrong_acks.append((self.acked, ack))
-                        self.acked += 1
-                    self.cond.notify_all()
-        except OSError:
-            pass  # reset by the kill
-        with self.cond:
-            self.cond.notify_all()
+    def on_acks(self, acks):
+        for ack in acks:
+            if ack != {"ok": True, "seq": self.acked} and len(self.wrong_acks) < 5:
+                self.wrong_acks.append((self.acked, ack))
+            self.acked += 1
 
-    def wait_acks(self, n, timeout):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while self.acked < n:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self.reader.is_alive():
-                    raise hubtest.HubError("%s: %d acks, waited for %d"
-                                           % (self.name, self.acked, n))
-                self.cond.wait(left)
-
-    def finish(self, timeout=10):
-        """After the kill: waits for both threads and closes the socket."""
-        self.reader.join(timeout)
-        self.stopping.set()
-        with self.cond:
-            self.cond.notify_all()
-        self.writer.join(timeout)
-        if self.reader.is_alive() or self.writer.is_alive():
-            raise hubtest.HubError("%s: threads still running after the kill" % self.name)
-        self.sock.close()
-
-    def close(self):
-        self.stopping.set()
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
+    def ack_count(self):
+        return self.acked
 
 
 def copy_as_left(db_path, dest_dir):
