@@ -673,6 +673,26 @@ def run_sim(port, *args, timeout=120):
     return proc.returncode, report, proc.stderr
 
 
+def start_sim(testcase, port, *args):
+    """Starts sensor-sim against the port in the background (output
+    discarded) as load beside a test; returns its process, which the
+    testcase's cleanup stops with stop_sim."""
+    sim = subprocess.Popen(
+        [SIM_BIN, "--host", "127.0.0.1", "--port", str(port)] + [str(a) for a in args] +
+        ["--json", "--quiet"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent)
+    testcase.addCleanup(stop_sim, sim)
+    return sim
+
+
+def stop_sim(sim):
+    """Kills a sensor-sim started by start_sim, if it still runs."""
+    if sim.poll() is None:
+        sim.kill()
+    sim.wait(10)
+
+
 def wait_until(cond, timeout, what):
     """Polls cond() until true or the deadline (for conditions that have no
     event to wait on, e.g. a file or a process state)."""

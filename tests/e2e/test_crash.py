@@ -10,7 +10,6 @@ survives; after a restart on the same file, resending every frame gives
 import signal
 import socket
 import struct
-import subprocess
 import time
 import unittest
 
@@ -143,17 +142,8 @@ class CrashTest(unittest.TestCase):
 
     def test_kill9_under_load_then_restart_and_resend(self):
         hub = hubtest.start_hub(self, log_level="info")
-        sim = subprocess.Popen(
-            [hubtest.SIM_BIN, "--host", "127.0.0.1", "--port", str(hub.port), "--sensors", "20",
-             "--count", "1000000", "--window", "8", "--rate", "0", "--json", "--quiet"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=hubtest.die_with_parent)
-
-        def stop_sim():
-            if sim.poll() is None:
-                sim.kill()
-            sim.wait(10)
-        self.addCleanup(stop_sim)
+        sim = hubtest.start_sim(self, hub.port, "--sensors", 20, "--count", 1000000,
+                                "--window", 8, "--rate", 0)
         clients = self.start_clients(hub, 2, 100000)
         for c in clients:
             c.wait_acks(500, 20)
@@ -161,7 +151,7 @@ class CrashTest(unittest.TestCase):
                            2000, 20, "sensor-sim readings to be stored")
         self.assertIsNone(sim.poll(), "sensor-sim exited before the kill")
         hub.kill9()
-        stop_sim()
+        hubtest.stop_sim(sim)
         for c in clients:
             c.finish()
 

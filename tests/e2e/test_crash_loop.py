@@ -15,7 +15,6 @@ import os
 import random
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 import unittest
@@ -106,21 +105,6 @@ def stored_twice(db_path):
 
 
 class CrashLoopTest(unittest.TestCase):
-    def start_sim(self, port):
-        sim = subprocess.Popen(
-            [hubtest.SIM_BIN, "--host", "127.0.0.1", "--port", str(port),
-             "--sensors", str(SIM_SENSORS), "--count", "1000000", "--window", "8",
-             "--rate", str(SIM_RATE), "--json", "--quiet"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=hubtest.die_with_parent)
-
-        def stop():
-            if sim.poll() is None:
-                sim.kill()
-            sim.wait(10)
-        self.addCleanup(stop)
-        return stop
-
     def test_kill9_twenty_times_under_load(self):
         seed = int(os.environ.get("CRASH_LOOP_SEED", random.randrange(1 << 30)))
         rng = random.Random(seed)
@@ -140,7 +124,8 @@ class CrashLoopTest(unittest.TestCase):
                 hub.start()
                 sim_before = hub.query("SELECT count(*) AS n FROM readings r JOIN sensors s "
                                        "ON s.id = r.sensor_id WHERE s.name LIKE 'sim-%'")[0]["n"]
-                stop_sim = self.start_sim(hub.port)
+                sim = hubtest.start_sim(self, hub.port, "--sensors", SIM_SENSORS,
+                                        "--count", 1000000, "--window", 8, "--rate", SIM_RATE)
                 client = WindowedClient(hub.port, "loop-%d" % round_no,
                                         base_ms + round_no * 100000)
                 self.addCleanup(client.close)
@@ -160,7 +145,7 @@ class CrashLoopTest(unittest.TestCase):
                     time.sleep(left)
                 hub.kill9()
                 self.assertEqual(hub.returncode, -signal.SIGKILL)
-                stop_sim()
+                hubtest.stop_sim(sim)
                 client.finish()
                 hub.close()
 
